@@ -1,0 +1,44 @@
+// Text generation (greedy or temperature/top-p sampling) with a KV cache, batched with left
+// padding, and log-likelihood scoring of continuations: the two request types evaluation needs.
+#pragma once
+
+#include "core/ledger.h"
+#include "core/model.h"
+#include "core/tokenizer.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lb {
+
+struct GenerationOptions {
+  int max_new_tokens = 128;
+  double temperature = 0.0;  // 0 = greedy
+  double top_p = 1.0;        // nucleus sampling mass
+  std::vector<std::string> stop;  // the text is cut before the first stop string
+  uint64_t seed = 0;         // per-request sampling seed (results do not depend on batching)
+};
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;  // token ids (e.g. ByteTokenizer::encode_generation_prompt)
+  GenerationOptions options;
+};
+
+// Generates for every request; stops at END/EOS, max_new_tokens, or a stop string. Returns the
+// decoded text of each generation (without the prompt, cut before any stop string). Forward tokens
+// are charged to `phase` of `ledger` when given.
+std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
+                                  const std::vector<GenerationRequest>& requests, torch::Device device,
+                                  int batch_size = 32, Ledger* ledger = nullptr, Phase phase = Phase::evaluation);
+
+// Sum of log p(continuation | context) over the continuation's tokens, for each pair.
+// Contexts longer than the model's max_seq_len are truncated from the left.
+std::vector<double> continuation_logprobs(
+    DecoderModel& model, const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>>& pairs,
+    torch::Device device, int64_t max_batch_tokens = 8192, Ledger* ledger = nullptr, Phase phase = Phase::evaluation);
+
+}  // namespace lb

@@ -1,0 +1,53 @@
+// The batched no-grad inference engine every selector uses to score data: per-sample response
+// loss, the same loss with the instruction removed (IFD), and mean-pooled hidden states. Sequences
+// are bucketed by length so that little compute is spent on padding. Every call is timed and its
+// tokens counted under the phase the caller names.
+#pragma once
+
+#include "core/ledger.h"
+#include "core/model.h"
+#include "core/pool.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace lb {
+
+struct InferenceConfig {
+  int64_t max_batch_tokens = 8192;  // padded tokens per forward pass
+  int max_batch_size = 128;         // sequences per forward pass
+
+  template <class V> void visit(V& v) {
+    v.field("max_batch_tokens", max_batch_tokens, "padded tokens per scoring forward pass (memory bound)");
+    v.field("max_batch_size", max_batch_size, "sequences per scoring forward pass");
+  }
+};
+
+class InferenceEngine {
+ public:
+  InferenceEngine(const TokenCache& tokens, Ledger& ledger, torch::Device device, InferenceConfig cfg = {});
+
+  // Mean response-token loss of each sample (chat template, instruction included). A sample with
+  // no response tokens left after truncation gets NaN.
+  std::vector<float> response_loss(DecoderModel& model, const std::vector<SampleId>& ids, Phase phase);
+  // The same loss with the instruction removed (tokens.response_only): IFD's denominator.
+  std::vector<float> response_only_loss(DecoderModel& model, const std::vector<SampleId>& ids, Phase phase);
+  // Mean-pooled final hidden states over each sample's real tokens: [ids.size(), d_model], float32 CPU.
+  torch::Tensor embeddings(DecoderModel& model, const std::vector<SampleId>& ids, Phase phase);
+  // Mean target-token loss of arbitrary sequences (perturbed prompts, suites).
+  std::vector<float> loss_of(DecoderModel& model, const std::vector<Encoded>& seqs, Phase phase);
+
+  // real tokens / computed tokens of the last call.
+  double last_padding_efficiency() const { return last_efficiency_; }
+
+ private:
+  const TokenCache& tokens_;
+  Ledger& ledger_;
+  torch::Device device_;
+  InferenceConfig cfg_;
+  double last_efficiency_ = 1.0;
+};
+
+}  // namespace lb

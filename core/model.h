@@ -1,0 +1,101 @@
+// Decoder-only, Llama-style language model: token embedding, RMSNorm, rotary position embedding,
+// multi-head attention with optional grouped KV heads, SwiGLU MLP, tied or untied output head,
+// and optional LoRA adapters on the attention and MLP projections.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct ModelConfig {
+  int vocab_size = 263;      // byte tokenizer: 256 bytes + 7 special tokens
+  int d_model = 192;         // width; the reference CPU config (~1.85 M parameters)
+  int n_layers = 4;          // depth
+  int n_heads = 6;           // attention heads (head dim 32)
+  int n_kv_heads = 6;        // < n_heads: grouped-query attention
+  int d_ff = 512;            // SwiGLU hidden width (about 8/3 d_model)
+  int max_seq_len = 128;     // longest sequence trained or scored; longer samples are truncated
+  bool tie_embeddings = true;  // share the output head with the token embedding (small models)
+  double rope_theta = 10000.0;  // rotary base
+  double norm_eps = 1e-5;       // RMSNorm epsilon
+  double init_std = 0.02;       // normal init of weights (output projections scaled by 1/sqrt(2 n_layers))
+
+  template <class V> void visit(V& v) {
+    v.field("vocab_size", vocab_size, "256 bytes + special tokens of the byte tokenizer");
+    v.field("d_model", d_model, "model width; 192 keeps the demo trainable on 2 CPU cores");
+    v.field("n_layers", n_layers, "number of transformer blocks");
+    v.field("n_heads", n_heads, "attention heads; d_model must be divisible by it");
+    v.field("n_kv_heads", n_kv_heads, "key/value heads; fewer than n_heads gives grouped-query attention");
+    v.field("d_ff", d_ff, "SwiGLU hidden width, about 8/3 of d_model as in Llama");
+    v.field("max_seq_len", max_seq_len, "longest sequence in tokens; longer samples are truncated");
+    v.field("tie_embeddings", tie_embeddings, "share input and output embeddings, as small models do");
+    v.field("rope_theta", rope_theta, "rotary embedding base, Llama's default");
+    v.field("norm_eps", norm_eps, "RMSNorm epsilon");
+    v.field("init_std", init_std, "std of the normal weight init, GPT-2/Llama convention");
+  }
+};
+
+struct LoraConfig {
+  int rank = 0;               // 0: no adapters, train all weights
+  double alpha = 16.0;        // scale alpha/rank, as in the LEAD authors' runs (alpha 16)
+  double dropout = 0.0;       // dropout on the adapter input
+  bool train_base = false;    // with adapters: also train the base weights (false = base frozen)
+  std::vector<std::string> targets = {"q", "k", "v", "o", "gate", "up", "down"};  // adapted projections
+
+  template <class V> void visit(V& v) {
+    v.field("rank", rank, "LoRA rank; 0 trains all weights (the CPU default, the model is small)");
+    v.field("alpha", alpha, "LoRA scale numerator (scale = alpha / rank); authors use 16");
+    v.field("dropout", dropout, "dropout on the adapter input; authors use 0.1");
+    v.field("train_base", train_base, "with adapters, also train the base weights");
+    v.field("targets", targets, "projections that get adapters: q, k, v, o, gate, up, down");
+  }
+};
+
+// Keys and values of past positions, per layer, for incremental decoding.
+struct KVCache {
+  std::vector<torch::Tensor> k;  // per layer: [B, n_kv_heads, T_past, head_dim]
+  std::vector<torch::Tensor> v;
+  int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
+};
+
+class DecoderModelImpl : public torch::nn::Module {
+ public:
+  DecoderModelImpl(const ModelConfig& cfg, const LoraConfig& lora, uint64_t init_seed);
+
+  // tokens: [B, T] int64, right-padded (causal attention never looks at later pads).
+  // Returns logits [B, T, vocab].
+  torch::Tensor forward(const torch::Tensor& tokens);
+  // Final-norm hidden states [B, T, d_model] (for mean-pooled embeddings).
+  torch::Tensor hidden_states(const torch::Tensor& tokens);
+  // Incremental decoding with left padding: tokens [B, t] follow the cached positions;
+  // key_mask [B, past + t] is true for real tokens; positions [B, t] are rotary positions.
+  // Appends to `cache` and returns logits [B, t, vocab].
+  torch::Tensor forward_cached(const torch::Tensor& tokens, KVCache& cache, const torch::Tensor& key_mask,
+                               const torch::Tensor& positions);
+
+  // Adds LoRA adapters (B initialised to zero, so the output is unchanged) and freezes the base
+  // unless lora.train_base. Called by the constructor when lora.rank > 0.
+  void add_adapters(const LoraConfig& lora, uint64_t init_seed);
+  std::vector<torch::Tensor> trainable_parameters();
+  // Trainable parameters of the last block: the default gradient sketch of LEAD's loss-change estimate.
+  std::vector<torch::Tensor> last_block_trainable_parameters();
+  int64_t parameter_count(bool trainable_only);
+
+  const ModelConfig& config() const { return cfg_; }
+  const LoraConfig& lora_config() const { return lora_; }
+
+ private:
+  ModelConfig cfg_;
+  LoraConfig lora_;
+  // (sub-modules: see model.cpp)
+};
+TORCH_MODULE(DecoderModel);
+
+// A deep copy (weights, adapters, trainability), on the same device.
+DecoderModel clone_model(DecoderModel& model);
+
+}  // namespace lb

@@ -1,0 +1,1 @@
+// Owner of the precompiled header (core/pch.h); holds no code.

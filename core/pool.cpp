@@ -1,0 +1,107 @@
+// Messages-format pool I/O and the token cache; see pool.h.
+#include "core/pool.h"
+
+#include "core/json_io.h"
+
+#include <sstream>
+
+namespace lb {
+
+void Pool::add(Sample s, SampleTruth t) {
+  if (uid_index_.count(s.uid)) throw InputError("duplicate sample id '" + s.uid + "' in pool");
+  auto it = task_index_.find(s.dataset);
+  if (it == task_index_.end()) {
+    it = task_index_.emplace(s.dataset, static_cast<int>(tasks.size())).first;
+    tasks.push_back(s.dataset);
+  }
+  s.task = it->second;
+  uid_index_.emplace(s.uid, static_cast<SampleId>(samples.size()));
+  samples.push_back(std::move(s));
+  truth.push_back(std::move(t));
+}
+
+std::vector<SampleId> Pool::ids_of_task(int task) const {
+  std::vector<SampleId> out;
+  for (size_t i = 0; i < samples.size(); ++i)
+    if (samples[i].task == task) out.push_back(static_cast<SampleId>(i));
+  return out;
+}
+
+Sample Pool::sample_from_json(const nlohmann::json& j, const std::string& where, SampleTruth* truth) {
+  Sample s;
+  if (!j.is_object()) throw InputError(where + ": expected a JSON object with \"id\", \"dataset\" and \"messages\"");
+  const auto& id = require_field(j, "id", where);
+  if (id.is_string())
+    s.uid = id.get<std::string>();
+  else if (id.is_number_integer())
+    s.uid = std::to_string(id.get<int64_t>());
+  else
+    throw InputError(where + ": field \"id\" must be a string or an integer");
+  s.dataset = j.contains("dataset") ? require_string(j, "dataset", where) : std::string("unknown");
+  const auto& msgs = require_field(j, "messages", where);
+  if (!msgs.is_array() || msgs.empty())
+    throw InputError(where + ": field \"messages\" must be a non-empty list of {\"role\", \"content\"}");
+  bool has_assistant = false;
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    std::string w = where + ": messages[" + std::to_string(i) + "]";
+    Message m{require_string(msgs[i], "role", w), require_string(msgs[i], "content", w)};
+    if (m.role != "system" && m.role != "user" && m.role != "assistant")
+      throw InputError(w + ": unknown role '" + m.role + "' (expected system, user or assistant)");
+    has_assistant |= m.role == "assistant";
+    s.messages.push_back(std::move(m));
+  }
+  if (!has_assistant) throw InputError(where + ": no assistant turn, so there is nothing to train on");
+  if (truth) {
+    truth->defect = "unknown";
+    if (j.contains("meta") && j["meta"].is_object() && j["meta"].contains("defect") && j["meta"]["defect"].is_string())
+      truth->defect = j["meta"]["defect"].get<std::string>();
+  }
+  return s;
+}
+
+nlohmann::json Pool::sample_to_json(const Sample& s, const SampleTruth* truth) {
+  nlohmann::json msgs = nlohmann::json::array();
+  for (const auto& m : s.messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
+  nlohmann::json j = {{"dataset", s.dataset}, {"id", s.uid}, {"messages", msgs}};
+  if (truth && truth->defect != "unknown") j["meta"] = {{"defect", truth->defect}};
+  return j;
+}
+
+Pool Pool::load_jsonl(const std::string& path, bool skip_bad, int64_t* skipped) {
+  Pool pool;
+  int64_t local_skipped = 0;
+  for_each_jsonl(
+      path,
+      [&](const nlohmann::json& j, int64_t line) {
+        std::string where = path + ":" + std::to_string(line);
+        SampleTruth t;
+        Sample s = sample_from_json(j, where, &t);
+        if (pool.uid_index_.count(s.uid))
+          throw InputError(where + ": duplicate id '" + s.uid + "'; ids must be unique within a pool");
+        pool.add(std::move(s), std::move(t));
+      },
+      skip_bad, &local_skipped);
+  if (skipped) *skipped = local_skipped;
+  if (pool.samples.empty()) throw InputError(path + ": no valid records; is this a messages-format JSONL file?");
+  return pool;
+}
+
+void Pool::save_jsonl(const std::string& path) const {
+  std::ostringstream out;
+  for (size_t i = 0; i < samples.size(); ++i) out << sample_to_json(samples[i], &truth[i]).dump() << "\n";
+  write_file_atomic(path, out.str());
+}
+
+TokenCache TokenCache::build(const Pool& pool, const ByteTokenizer& tok, int max_len) {
+  TokenCache c;
+  c.max_len = max_len;
+  c.full.reserve(pool.size());
+  c.response_only.reserve(pool.size());
+  for (const auto& s : pool.samples) {
+    c.full.push_back(tok.encode_chat(s.messages, max_len));
+    c.response_only.push_back(tok.encode_response_only(s.messages, max_len));
+  }
+  return c;
+}
+
+}  // namespace lb

@@ -1,0 +1,121 @@
+// The one trainer every selector shares: AdamW, gradient accumulation and clipping, LR schedules,
+// bf16 autocast on CUDA, and in-loop by-products that selectors may use at no extra cost:
+// each sample's mean response-token loss (from the same forward pass as the update) and a sketch
+// of the round's mean gradient (LEAD's loss-change estimate).
+#pragma once
+
+#include "core/ledger.h"
+#include "core/model.h"
+#include "core/pool.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct TrainConfig {
+  double lr = 1e-3;                   // peak learning rate (small models from scratch-ish want ~1e-3)
+  std::string schedule = "constant";  // constant | linear | cosine | step_decay
+  int64_t warmup_steps = 0;           // linear warm-up steps (linear, cosine)
+  int64_t decay_every = 8;            // step_decay: lr * decay_rate^(step / decay_every), LEAD's authors: 8
+  double decay_rate = 0.995;          // step_decay factor, LEAD's authors: 0.995
+  double min_lr_ratio = 0.0;          // linear/cosine floor as a fraction of lr
+  int batch_size = 16;                // samples per optimizer step (effective batch), authors: 16
+  int micro_batch_size = 0;           // samples per forward/backward; 0 = batch_size (no accumulation)
+  double weight_decay = 0.0;          // AdamW decoupled weight decay
+  double beta1 = 0.9;                 // AdamW
+  double beta2 = 0.999;               // AdamW
+  double eps = 1e-8;                  // AdamW
+  double grad_clip = 1.0;             // max global grad norm; <= 0 disables
+  bool bf16 = true;                   // bf16 autocast on CUDA (ignored on CPU)
+  std::string sketch = "last_block";  // gradient sketch: last_block | countsketch | none
+  int64_t sketch_dim = 4096;          // countsketch dimension
+  int epochs = 3;                     // passes over the selected data for static selectors
+
+  template <class V> void visit(V& v) {
+    v.field("lr", lr, "peak learning rate");
+    v.field("schedule", schedule, "constant | linear | cosine | step_decay (lr*0.995^(step//8), LEAD's authors)");
+    v.field("warmup_steps", warmup_steps, "linear warm-up steps for linear/cosine schedules");
+    v.field("decay_every", decay_every, "step_decay period k in lr*rate^(step//k); authors use 8");
+    v.field("decay_rate", decay_rate, "step_decay factor; authors use 0.995");
+    v.field("min_lr_ratio", min_lr_ratio, "floor of linear/cosine decay as a fraction of lr");
+    v.field("batch_size", batch_size, "samples per optimizer step (effective batch); authors use 16");
+    v.field("micro_batch_size", micro_batch_size, "samples per forward/backward; 0 = batch_size, smaller accumulates gradients");
+    v.field("weight_decay", weight_decay, "AdamW decoupled weight decay");
+    v.field("beta1", beta1, "AdamW first-moment decay");
+    v.field("beta2", beta2, "AdamW second-moment decay");
+    v.field("eps", eps, "AdamW epsilon");
+    v.field("grad_clip", grad_clip, "clip the global gradient norm to this; <= 0 disables");
+    v.field("bf16", bf16, "bf16 autocast on CUDA; CPU always runs fp32");
+    v.field("sketch", sketch, "in-loop gradient sketch for LEAD: last_block | countsketch | none");
+    v.field("sketch_dim", sketch_dim, "dimension of the countsketch of all trainable parameters");
+    v.field("epochs", epochs, "passes over the selected data for select-once selectors");
+  }
+};
+
+// Learning rate at optimizer step `step` (0-based) of `total_steps`; a pure function.
+double lr_at(const TrainConfig& cfg, int64_t step, int64_t total_steps);
+
+// A NaN or infinite loss: names the step and the samples of the batch.
+struct TrainingError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What one call of train_round hands back.
+struct RoundFeedback {
+  int64_t round = 0;                // 0-based count of train_round calls on this trainer
+  std::vector<SampleId> ids;        // unique samples trained, in first-trained order
+  std::vector<float> losses;        // per id: mean response-token loss from its last forward pass this round
+  torch::Tensor grad_mean;          // mean gradient sketch over the round's optimizer steps, 1-D float32 on CPU
+                                    // (undefined when sketch = none)
+  double grad_norm = 0;             // ||grad_mean||
+  double lr_mean = 0;               // mean learning rate over the round's steps (eta_t of LEAD)
+  int64_t steps = 0;                // optimizer steps taken
+  int64_t tokens = 0;               // real tokens trained (forward = backward)
+  double mean_loss = 0;             // mean of `losses`
+  double seconds = 0;               // wall time of the round
+};
+
+class Trainer {
+ public:
+  // Trains `model` in place on sequences from tokens.full; timings and token counts go to `ledger`.
+  Trainer(DecoderModel model, const TrainConfig& cfg, const TokenCache& tokens, Ledger& ledger,
+          torch::Device device, uint64_t data_order_seed);
+
+  // Trains `epochs` passes over `ids` (shuffled per pass with the data-order seed), in batches of
+  // cfg.batch_size. Time and tokens are charged to `phase`.
+  RoundFeedback train_round(const std::vector<SampleId>& ids, int epochs = 1, Phase phase = Phase::training);
+
+  // Schedules that decay (linear, cosine) need the planned total; others ignore it.
+  void set_planned_total_steps(int64_t total) { planned_total_ = total; }
+  int64_t step() const { return step_; }
+  DecoderModel& model() { return model_; }
+  const TrainConfig& config() const { return cfg_; }
+
+  // safetensors checkpoint: weights, AdamW state, RNG state, step, and `resolved_config`.
+  void save_checkpoint(const std::string& path, const nlohmann::json& resolved_config);
+  // Restores a checkpoint written by save_checkpoint; resuming continues bit-exactly on CPU.
+  // Throws InputError for a truncated/corrupt file or one whose tensors do not match the model.
+  nlohmann::json load_checkpoint(const std::string& path);
+
+ private:
+  DecoderModel model_;
+  TrainConfig cfg_;
+  const TokenCache& tokens_;
+  Ledger& ledger_;
+  torch::Device device_;
+  uint64_t data_order_seed_;
+  std::unique_ptr<torch::optim::AdamW> opt_;
+  int64_t step_ = 0;
+  int64_t round_ = 0;
+  int64_t planned_total_ = 0;
+  uint64_t shuffle_counter_ = 0;
+};
+
+}  // namespace lb
