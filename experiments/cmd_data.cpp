@@ -1,0 +1,207 @@
+// `leadbench data ...`: argument parsing and printing only; the work is in core/pool_convert.
+#include "experiments/cmd_data.h"
+
+#include "core/json_io.h"
+#include "core/pool_convert.h"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace lb {
+namespace {
+
+const char* const kDataUsage =
+    "usage: leadbench data <command> ...\n"
+    "  convert   original pool format -> messages-format JSONL\n"
+    "  validate  check a messages-format JSONL file record by record\n"
+    "  stats     counts per source, length percentiles, duplicates, rejected records\n"
+    "`leadbench data <command> --help` explains each.\n";
+
+const char* const kConvertUsage =
+    "usage: leadbench data convert --format FORMAT --input FILE --output FILE.jsonl [--dataset NAME]\n"
+    "                              [--skip-bad] [--no-reformulations] [--no-constraints]\n"
+    "Converts a public instruction pool in its original format to the messages format\n"
+    "({\"dataset\", \"id\", \"messages\": [{\"role\", \"content\"}, ...]}, one record a line).\n"
+    "  --format FORMAT      alpaca | codealpaca | dolly | unnatural | gsm8k | sharegpt\n"
+    "                       alpaca, codealpaca: {instruction, input, output}; user = instruction, plus\n"
+    "                         \"\\n\\n\" + input when input is non-empty\n"
+    "                       dolly: {instruction, context, response, category}; context like input\n"
+    "                       unnatural: core_data.jsonl / full_data.jsonl lines {instruction, instances:\n"
+    "                         [{instruction_with_input, constraints, output}], reformulations?}\n"
+    "                       gsm8k: {question, answer}; the answer keeps its final \"#### N\" line\n"
+    "                       sharegpt: {id, conversations: [{from: human|gpt|system, value}]}\n"
+    "                       Any format may be a JSON array or JSONL (.gz read too).\n"
+    "  --input FILE         the original file\n"
+    "  --output FILE.jsonl  written atomically (never half-written)\n"
+    "  --dataset NAME       the \"dataset\" of every record (default: the format name); ids are the\n"
+    "                       source's own \"id\" when present, else NAME_<record index>\n"
+    "  --skip-bad           skip bad records (malformed JSON, missing or mistyped field, empty prompt\n"
+    "                       or response, duplicate id) and report how many and why; without it the\n"
+    "                       first bad record stops the conversion with its file, line and field\n"
+    "  --no-reformulations  unnatural: ignore \"reformulations\" (full_data.jsonl)\n"
+    "  --no-constraints     unnatural: do not append the instance's \"constraints\" to the prompt\n";
+
+const char* const kValidateUsage =
+    "usage: leadbench data validate FILE.jsonl [--skip-bad]\n"
+    "Checks every record of a messages-format file with the pool reader's rules (object with \"id\",\n"
+    "\"messages\" of {role: system|user|assistant, content}, at least one assistant turn), plus: no\n"
+    "duplicate id, no empty assistant turn.\n"
+    "  --skip-bad  check every record and report all bad ones (counts by reason, the first few in\n"
+    "              full) instead of stopping at the first. Exit status 1 whenever a record is bad.\n";
+
+const char* const kStatsUsage =
+    "usage: leadbench data stats FILE.jsonl [--json OUT.json] [--skip-bad]\n"
+    "Describes a messages-format pool: samples per source; p5/p50/p95 and mean lengths of prompts and\n"
+    "responses in byte-tokenizer tokens and in characters; exact duplicates (same messages), near\n"
+    "duplicates (same text after lower-casing and collapsing punctuation and white space) and samples\n"
+    "with the same prompt but a different response; records rejected and why.\n"
+    "  --json OUT.json  also write the statistics as JSON (atomically)\n"
+    "  --skip-bad       count and skip bad records instead of stopping at the first\n";
+
+struct Usage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --name VALUE or --name=VALUE for value flags; bare --name for switches; the rest positional.
+struct Args {
+  std::map<std::string, std::string> values;
+  std::set<std::string> switches;
+  std::vector<std::string> positional;
+};
+
+Args parse(const std::vector<std::string>& args, size_t from, const std::set<std::string>& value_flags,
+           const std::set<std::string>& switch_flags) {
+  Args a;
+  for (size_t i = from; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
+      std::string value;
+      bool has_value = false;
+      if (auto eq = arg.find('='); eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+        has_value = true;
+      }
+      if (value_flags.count(arg)) {
+        if (!has_value) {
+          if (i + 1 >= args.size()) throw Usage(arg + " needs a value");
+          value = args[++i];
+        }
+        a.values[arg] = value;
+      } else if (switch_flags.count(arg) && !has_value) {
+        a.switches.insert(arg);
+      } else {
+        throw Usage("unknown option " + args[i]);
+      }
+    } else {
+      a.positional.push_back(arg);
+    }
+  }
+  return a;
+}
+
+std::string need(const Args& a, const std::string& flag) {
+  auto it = a.values.find(flag);
+  if (it == a.values.end() || it->second.empty()) throw Usage(flag + " is required");
+  return it->second;
+}
+
+bool wants_help(const std::vector<std::string>& args, size_t from) {
+  for (size_t i = from; i < args.size(); ++i)
+    if (args[i] == "--help" || args[i] == "-h") return true;
+  return false;
+}
+
+int run_convert(const std::vector<std::string>& args) {
+  Args a = parse(args, 1, {"--format", "--input", "--output", "--dataset"},
+                 {"--skip-bad", "--no-reformulations", "--no-constraints"});
+  if (!a.positional.empty()) throw Usage("unexpected argument '" + a.positional[0] + "'");
+  ConvertOptions opts;
+  try {
+    opts.format = parse_source_format(need(a, "--format"));
+  } catch (const InputError& e) {
+    throw Usage(e.what());
+  }
+  const std::string input = need(a, "--input"), output = need(a, "--output");
+  if (input == output) throw Usage("--output must differ from --input");
+  if (a.values.count("--dataset")) opts.dataset = need(a, "--dataset");
+  opts.skip_bad = a.switches.count("--skip-bad") > 0;
+  opts.unnatural_reformulations = a.switches.count("--no-reformulations") == 0;
+  opts.unnatural_constraints = a.switches.count("--no-constraints") == 0;
+  RecordTally tally;
+  Pool pool = convert_pool_file(input, opts, &tally);
+  pool.save_jsonl(output);
+  std::cout << "converted " << input << " (" << source_format_name(opts.format) << ") -> " << output << "\n"
+            << tally.summary();
+  return 0;
+}
+
+int run_validate(const std::vector<std::string>& args) {
+  Args a = parse(args, 1, {}, {"--skip-bad"});
+  if (a.positional.size() != 1) throw Usage("validate takes exactly one FILE.jsonl");
+  RecordTally tally;
+  Pool pool = validate_pool_file(a.positional[0], a.switches.count("--skip-bad") > 0, &tally);
+  std::cout << a.positional[0] << ": " << (tally.rejected == 0 ? "valid" : "INVALID RECORDS FOUND") << ", "
+            << pool.size() << " samples in " << pool.tasks.size() << " source(s)\n"
+            << tally.summary();
+  return tally.rejected == 0 ? 0 : 1;
+}
+
+int run_stats(const std::vector<std::string>& args) {
+  Args a = parse(args, 1, {"--json"}, {"--skip-bad"});
+  if (a.positional.size() != 1) throw Usage("stats takes exactly one FILE.jsonl");
+  RecordTally tally;
+  Pool pool = validate_pool_file(a.positional[0], a.switches.count("--skip-bad") > 0, &tally);
+  PoolStats stats = compute_pool_stats(pool);
+  stats.tally = tally;
+  std::cout << a.positional[0] << "\n" << format_pool_stats(stats);
+  if (a.values.count("--json")) {
+    nlohmann::json j = pool_stats_to_json(stats);
+    j["file"] = a.positional[0];
+    write_json_atomic(need(a, "--json"), j);
+    std::cout << "wrote " << a.values.at("--json") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_data(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    (args.empty() ? std::cerr : std::cout) << kDataUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string& command = args[0];
+  const char* usage = command == "convert" ? kConvertUsage
+                      : command == "validate" ? kValidateUsage
+                      : command == "stats" ? kStatsUsage
+                                           : nullptr;
+  if (!usage) {
+    std::cerr << "leadbench data: unknown command '" << command << "'\n" << kDataUsage;
+    return 2;
+  }
+  if (wants_help(args, 1)) {
+    std::cout << usage;
+    return 0;
+  }
+  try {
+    if (command == "convert") return run_convert(args);
+    if (command == "validate") return run_validate(args);
+    return run_stats(args);
+  } catch (const Usage& e) {
+    std::cerr << "leadbench data " << command << ": " << e.what() << "\n" << usage;
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "leadbench data " << command << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "leadbench data " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace lb
