@@ -349,6 +349,37 @@ const char* source_format_name(SourceFormat f) {
 
 std::string source_format_choices() { return "alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt"; }
 
+SourceFormat detect_source_format(const std::string& path) {
+  struct Found {};
+  json first;
+  std::string where;
+  try {
+    for_each_source_record(path, [&](const json* rec, const RecordLocation& loc, const std::string&) {
+      if (rec && rec->is_object()) {
+        first = *rec;
+        where = loc.str();
+        throw Found{};
+      }
+    });
+  } catch (const Found&) {
+  }
+  if (where.empty())
+    throw InputError(path + ": no record is a JSON object, so the format cannot be detected; check the file");
+  auto has = [&](const char* k) { return first.contains(k); };
+  if (has("conversations")) return SourceFormat::sharegpt;
+  if (has("instances")) return SourceFormat::unnatural;
+  if (has("question") && has("answer")) return SourceFormat::gsm8k;
+  if (has("instruction") && has("response")) return SourceFormat::dolly;
+  std::string keys;
+  for (auto it = first.begin(); it != first.end(); ++it) keys += (keys.empty() ? "" : ", ") + it.key();
+  if (has("instruction") && has("output"))
+    throw InputError(where + ": fields {" + keys +
+                     "} fit both alpaca and codealpaca (the same layout); give the format explicitly "
+                     "(--format alpaca or --format codealpaca)");
+  throw InputError(where + ": fields {" + keys + "} match no known pool format; give the format explicitly, one of " +
+                   source_format_choices());
+}
+
 std::string RecordLocation::str() const {
   return file + ":" + std::to_string(line) + " (record " + std::to_string(index) + ")";
 }

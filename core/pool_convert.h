@@ -58,6 +58,13 @@ SourceFormat parse_source_format(const std::string& name);
 const char* source_format_name(SourceFormat f);
 std::string source_format_choices();  // "alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt"
 
+// Guesses the format from the fields of the file's first record that is a JSON object:
+// "conversations" -> sharegpt, "instances" -> unnatural, "question" and "answer" -> gsm8k,
+// "instruction" and "response" -> dolly. "instruction" and "output" fit both alpaca and
+// codealpaca (the same layout), and anything else is unknown: both are an InputError that asks for
+// an explicit format.
+SourceFormat detect_source_format(const std::string& path);
+
 // Where a source record sits: file, 1-based line of its first byte, 0-based record index.
 struct RecordLocation {
   std::string file;

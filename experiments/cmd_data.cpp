@@ -22,7 +22,7 @@ const char* const kDataUsage =
     "`leadbench data <command> --help` explains each.\n";
 
 const char* const kConvertUsage =
-    "usage: leadbench data convert --format FORMAT --input FILE --output FILE.jsonl [--dataset NAME]\n"
+    "usage: leadbench data convert [--format FORMAT] --input FILE --output FILE.jsonl [--dataset NAME]\n"
     "                              [--skip-bad] [--no-reformulations] [--no-constraints]\n"
     "Converts a public instruction pool in its original format to the messages format\n"
     "({\"dataset\", \"id\", \"messages\": [{\"role\", \"content\"}, ...]}, one record a line).\n"
@@ -35,6 +35,9 @@ const char* const kConvertUsage =
     "                       gsm8k: {question, answer}; the answer keeps its final \"#### N\" line\n"
     "                       sharegpt: {id, conversations: [{from: human|gpt|system, value}]}\n"
     "                       Any format may be a JSON array or JSONL (.gz read too).\n"
+    "                       Without --format it is detected from the first record's fields; the\n"
+    "                       alpaca layout (instruction/input/output) needs an explicit alpaca or\n"
+    "                       codealpaca, which only differ in the dataset name.\n"
     "  --input FILE         the original file\n"
     "  --output FILE.jsonl  written atomically (never half-written)\n"
     "  --dataset NAME       the \"dataset\" of every record (default: the format name); ids are the\n"
@@ -121,12 +124,18 @@ int run_convert(const std::vector<std::string>& args) {
                  {"--skip-bad", "--no-reformulations", "--no-constraints"});
   if (!a.positional.empty()) throw Usage("unexpected argument '" + a.positional[0] + "'");
   ConvertOptions opts;
+  const std::string input = need(a, "--input"), output = need(a, "--output");
+  if (!file_exists(input)) throw InputError(input + ": no such file; check --input");
   try {
-    opts.format = parse_source_format(need(a, "--format"));
+    if (a.values.count("--format")) {
+      opts.format = parse_source_format(need(a, "--format"));
+    } else {
+      opts.format = detect_source_format(input);
+      std::cout << "detected format: " << source_format_name(opts.format) << " (from the first record's fields)\n";
+    }
   } catch (const InputError& e) {
     throw Usage(e.what());
   }
-  const std::string input = need(a, "--input"), output = need(a, "--output");
   if (input == output) throw Usage("--output must differ from --input");
   if (a.values.count("--dataset")) opts.dataset = need(a, "--dataset");
   opts.skip_bad = a.switches.count("--skip-bad") > 0;

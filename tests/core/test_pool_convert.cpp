@@ -70,6 +70,19 @@ TEST_CASE("pool formats parse by name and unknown names list the choices", "[poo
   CHECK(err.find("alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt") != std::string::npos);
 }
 
+TEST_CASE("format detection from the first record; alpaca-like layouts need an explicit format", "[pool_convert]") {
+  CHECK(detect_source_format(fixture("dolly.jsonl")) == SourceFormat::dolly);
+  CHECK(detect_source_format(fixture("unnatural.jsonl")) == SourceFormat::unnatural);
+  CHECK(detect_source_format(fixture("gsm8k.jsonl")) == SourceFormat::gsm8k);
+  CHECK(detect_source_format(fixture("sharegpt.json")) == SourceFormat::sharegpt);
+  CHECK(detect_source_format(fixture("dolly_bad.jsonl")) == SourceFormat::dolly);
+  std::string err = error_of([] { detect_source_format(fixture("alpaca.json")); });
+  CHECK(err.find("alpaca.json:2 (record 0)") != std::string::npos);
+  CHECK(err.find("--format alpaca or --format codealpaca") != std::string::npos);
+  err = error_of([] { detect_source_format(fixture("messages_stats.jsonl")); });
+  CHECK(err.find("match no known pool format") != std::string::npos);
+}
+
 TEST_CASE("alpaca converter joins instruction and input, ids by record index", "[pool_convert]") {
   RecordTally t;
   Pool p = convert("alpaca.json", SourceFormat::alpaca, &t);
@@ -455,10 +468,15 @@ TEST_CASE("leadbench data convert|validate|stats command line", "[pool_convert][
   CHECK(cmd_data({"frobnicate"}) == 2);
   CHECK(cmd_data({"convert", "--format", "vicuna", "--input", fixture("dolly.jsonl"), "--output", out}) == 2);
   CHECK(cmd_data({"convert", "--format", "dolly", "--input", fixture("dolly.jsonl")}) == 2);  // no --output
+  CHECK(cmd_data({"convert", "--input", fixture("alpaca.json"), "--output", out}) == 2);  // ambiguous: alpaca-like
+  CHECK_FALSE(file_exists(out));
   CHECK(cmd_data({"convert", "--format", "dolly", "--bogus", "--input", fixture("dolly.jsonl"), "--output", out}) == 2);
 
   REQUIRE(cmd_data({"convert", "--format=dolly", "--input", fixture("dolly.jsonl"), "--output", out}) == 0);
   CHECK(Pool::load_jsonl(out).size() == 3);
+  const std::string detected = dir + "/detected.jsonl";
+  REQUIRE(cmd_data({"convert", "--input", fixture("sharegpt.json"), "--output", detected}) == 0);  // detected
+  CHECK(Pool::load_jsonl(detected).samples[0].uid == "conv_a");
   CHECK(cmd_data({"validate", out}) == 0);
 
   // A bad input stops with status 1 and leaves no output; --skip-bad converts the good records.
