@@ -6,10 +6,17 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace lb {
+
+namespace detail {
+struct DecoderBlockImpl;  // one transformer block (model.cpp)
+struct RMSNormImpl;       // root-mean-square norm with a learned scale (model.cpp)
+}  // namespace detail
 
 struct ModelConfig {
   int vocab_size = 263;      // byte tokenizer: 256 bytes + 7 special tokens
@@ -89,9 +96,26 @@ class DecoderModelImpl : public torch::nn::Module {
   const LoraConfig& lora_config() const { return lora_; }
 
  private:
+  // Final-norm hidden states [B, t, d_model] for tokens [B, t]. cos/sin broadcast to
+  // [B, heads, t, head_dim/2]; `blocked` ([t, T] or [B, 1, t, T], true = may not attend) covers the
+  // T = past + t keys; `cache` (optional) supplies past keys/values and receives the new ones.
+  torch::Tensor run_blocks(const torch::Tensor& tokens, const torch::Tensor& cos, const torch::Tensor& sin,
+                           const torch::Tensor& blocked, KVCache* cache);
+  torch::Tensor project_to_vocab(const torch::Tensor& hidden);
+  // Rotary tables [n, head_dim/2] for positions 0..n-1 on `device` (cached, grown on demand).
+  std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t n, const torch::Device& device);
+  // Bool [T, T], true above the diagonal (future keys), cached per device.
+  torch::Tensor causal_blocked(int64_t T, const torch::Device& device);
+
   ModelConfig cfg_;
   LoraConfig lora_;
-  // (sub-modules: see model.cpp)
+  torch::Tensor embed_weight_;                                    // "embed.weight" [vocab, d_model]
+  torch::nn::ModuleList blocks_list_{nullptr};                    // "blocks.<i>.*"
+  std::vector<std::shared_ptr<detail::DecoderBlockImpl>> blocks_;  // the same blocks, typed
+  std::shared_ptr<detail::RMSNormImpl> final_norm_;               // "norm.weight" [d_model]
+  torch::Tensor head_weight_;                                     // "head.weight" [vocab, d_model] when untied
+  std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> rope_cache_;  // device -> (cos, sin)
+  std::map<std::string, torch::Tensor> causal_cache_;                        // device -> blocked mask
 };
 TORCH_MODULE(DecoderModel);
 
