@@ -1,0 +1,56 @@
+// LEAD's fine stage: within the drawn cluster, per task, the top floor(n_{k,task} * rho) eligible
+// samples by utility. Cost is linear in the cluster's size (std::nth_element on each task group's
+// eligible members, then a sort of the chosen few), never a sort of the pool.
+//
+// Order and ties: higher utility first; equal utilities by ascending SampleId; a NaN utility ranks
+// below every number. Eligible: trained fewer than max_uses times.
+// Quota: floor(n * rho) with n the group's size (eligible or not), computed as floor(n*rho*(1+1e-12))
+// so that e.g. 200 * 0.015 is 3 despite binary rounding. If every group's quota is 0 but the cluster
+// still has eligible samples (small groups), one sample per group with an eligible member is taken
+// instead (FineSelection::min_one_fallback) so that a round is never empty while the cluster is not.
+#pragma once
+
+#include "core/pool.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace lb {
+
+struct TaskGroup {
+  int task = 0;
+  std::vector<SampleId> members;  // ascending SampleId
+};
+
+// Samples grouped by cluster, then by task (ascending task; tasks absent from a cluster have no
+// group). Built once after clustering.
+struct ClusterTaskIndex {
+  std::vector<std::vector<TaskGroup>> clusters;
+  // cluster_of[i] < 0 leaves sample i out (e.g. a held-out dev split).
+  static ClusterTaskIndex build(const std::vector<int>& cluster_of, const std::vector<int>& task_of, int num_clusters,
+                                int num_tasks);
+  int64_t cluster_size(int k) const;
+};
+
+struct FineSelection {
+  std::vector<SampleId> ids;                   // group by group (ascending task), best first within a group
+  std::vector<std::pair<int, int64_t>> per_task;  // (task, number selected) for each group with a selection
+  int64_t eligible = 0;                        // eligible samples in the cluster before this round
+  bool min_one_fallback = false;
+};
+
+int64_t group_quota(int64_t group_size, double rho);
+
+// utility and uses are pool-sized arrays indexed by SampleId. scratch is reused between calls.
+FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
+                          int max_uses, double rho, std::vector<SampleId>& scratch);
+
+// True when a ranks before b: higher utility, then lower id; NaN last.
+inline bool utility_ranks_before(double ua, SampleId a, double ub, SampleId b) {
+  const bool na = ua != ua, nb = ub != ub;
+  if (na != nb) return nb;
+  if (!na && ua != ub) return ua > ub;
+  return a < b;
+}
+
+}  // namespace lb
