@@ -307,12 +307,6 @@ int64_t code_points(const std::string& s) {
   return n;
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), f, v);
-  return buf;
-}
-
 json summary_json(const LengthSummary& s) {
   return {{"n", s.n}, {"mean", s.mean}, {"p5", s.p5}, {"p50", s.p50}, {"p95", s.p95}};
 }
@@ -692,6 +686,60 @@ std::string normalise_for_duplicates(const std::string& text) {
   return out;
 }
 
+namespace {
+constexpr int kMinHashes = 64, kBands = 16, kRows = 4;
+constexpr double kSimilarJaccard = 0.8;
+static_assert(kBands * kRows == kMinHashes, "bands x rows must cover the signature");
+
+// Odd multipliers and offsets of the multiply-shift hash family, from a fixed splitmix64 stream.
+struct MinHashFamily {
+  uint64_t a[kMinHashes], b[kMinHashes];
+  MinHashFamily() {
+    uint64_t x = 0x4c45414442454e43ULL;  // fixed: signatures must not depend on the run
+    for (int i = 0; i < kMinHashes; ++i) {
+      a[i] = finish_hash(x += 0x9e3779b97f4a7c15ULL) | 1ULL;
+      b[i] = finish_hash(x += 0x9e3779b97f4a7c15ULL);
+    }
+  }
+};
+}  // namespace
+
+std::vector<uint32_t> minhash_signature(const std::vector<Message>& messages) {
+  static const MinHashFamily family;
+  std::vector<std::string> words;
+  for (const Message& m : messages) {
+    words.push_back("<" + m.role + ">");
+    std::string norm = normalise_for_duplicates(m.content);
+    size_t start = 0;
+    while (start < norm.size()) {
+      size_t end = norm.find(' ', start);
+      if (end == std::string::npos) end = norm.size();
+      words.push_back(norm.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  constexpr size_t kShingle = 3;
+  std::vector<uint32_t> sig(kMinHashes, UINT32_MAX);
+  const size_t count = words.size() >= kShingle ? words.size() - kShingle + 1 : 1;
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t h = kFnvOffset;
+    for (size_t k = i; k < std::min(words.size(), i + kShingle); ++k) h = hash_bytes(h, words[k] + "\x1f");
+    h = finish_hash(h);
+    for (int j = 0; j < kMinHashes; ++j) {
+      const uint32_t v = static_cast<uint32_t>((family.a[j] * h + family.b[j]) >> 32);
+      if (v < sig[j]) sig[j] = v;
+    }
+  }
+  return sig;
+}
+
+double minhash_similarity(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+  if (a.empty() || a.size() != b.size()) return 0;
+  size_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+  return static_cast<double>(same) / static_cast<double>(a.size());
+}
+
 PoolStats compute_pool_stats(const Pool& pool) {
   PoolStats st;
   st.samples = static_cast<int64_t>(pool.size());
@@ -704,6 +752,9 @@ PoolStats compute_pool_stats(const Pool& pool) {
   std::vector<Columns> by_task(n_tasks);
   ByteTokenizer tok;
   std::unordered_map<uint64_t, size_t> exact_seen, near_seen, prompt_seen;  // key hash -> first sample
+  std::vector<std::vector<uint32_t>> signatures;
+  signatures.reserve(pool.size());
+  std::unordered_map<uint64_t, size_t> band_first;  // band hash (band index mixed in) -> first sample
   constexpr size_t kExamples = 5;
   for (size_t i = 0; i < pool.size(); ++i) {
     const Sample& s = pool.samples[i];
@@ -749,6 +800,31 @@ PoolStats compute_pool_stats(const Pool& pool) {
     exact_seen.emplace(exact, i);
     near_seen.emplace(near, i);
     prompt_seen.emplace(prompt, i);
+
+    signatures.push_back(minhash_signature(s.messages));
+    const std::vector<uint32_t>& sig = signatures.back();
+    double best = 0;
+    size_t best_first = 0;
+    for (int band = 0; band < kBands; ++band) {
+      uint64_t h = kFnvOffset ^ static_cast<uint64_t>(band);
+      for (int r = 0; r < kRows; ++r) {
+        const uint32_t v = sig[static_cast<size_t>(band * kRows + r)];
+        h = hash_bytes(h, std::string(reinterpret_cast<const char*>(&v), sizeof v));
+      }
+      h = finish_hash(h);
+      auto [it, inserted] = band_first.emplace(h, i);
+      if (!inserted) {
+        const double sim = minhash_similarity(sig, signatures[it->second]);
+        if (sim > best || (sim == best && it->second < best_first)) {
+          best = sim;
+          best_first = it->second;
+        }
+      }
+    }
+    if (best >= kSimilarJaccard) {
+      ++st.similar;
+      if (st.similar_examples.size() < kExamples) st.similar_examples.emplace_back(s.uid, pool.samples[best_first].uid);
+    }
   }
   auto summarise = [](const Columns& c) {
     return LengthStats{LengthSummary::of(c.pt), LengthSummary::of(c.rt), LengthSummary::of(c.pc), LengthSummary::of(c.rc)};
@@ -791,6 +867,11 @@ nlohmann::json pool_stats_to_json(const PoolStats& s) {
         {"exact", s.exact_duplicates},
         {"near", s.near_duplicates},
         {"same_prompt_different_response", s.prompt_duplicates},
+        {"similar_definition",
+         "estimated Jaccard >= 0.8 of word-3-gram shingles of the normalised conversation with an earlier "
+         "record (MinHash 64, LSH 16 bands x 4 rows); includes exact and near duplicates"},
+        {"similar", s.similar},
+        {"similar_examples", pairs(s.similar_examples)},
         {"exact_examples", pairs(s.exact_examples)},
         {"near_examples", pairs(s.near_examples)},
         {"prompt_examples", pairs(s.prompt_examples)}}},
@@ -839,6 +920,7 @@ std::string format_pool_stats(const PoolStats& s) {
   dup("exact", s.exact_duplicates, s.exact_examples);
   dup("near (not exact)", s.near_duplicates, s.near_examples);
   dup("same prompt, different response", s.prompt_duplicates, s.prompt_examples);
+  dup("similar (shingle Jaccard >= 0.8)", s.similar, s.similar_examples);
   o << "\n" << s.tally.summary();
   return o.str();
 }

@@ -164,6 +164,12 @@ struct LengthStats {
 //           (white space, punctuation, symbols) becomes one space; leading and trailing spaces
 //           dropped; non-ASCII bytes kept. So "Hello, World!" and "hello world" are near duplicates;
 //   prompt  same normalised prompt (system and user turns) but a different normalised response.
+//   similar records with an earlier record whose word-3-gram shingles of the normalised
+//           conversation (role names included as words) overlap with estimated Jaccard >= 0.8:
+//           MinHash with 64 multiply-shift hashes, LSH in 16 bands of 4; each band bucket keeps
+//           its first record, and a candidate counts when >= 80% of the 64 minimums agree (standard
+//           error of that estimate ~0.05). Includes exact and near duplicates; catches small edits
+//           ("Give three tips" / "Give 3 tips") that the normalised hash misses.
 // Keys are compared through 64-bit hashes (collision chance ~n^2/2^65, negligible for pools of
 // millions).
 struct PoolStats {
@@ -173,15 +179,19 @@ struct PoolStats {
   int64_t with_system = 0;                                    // samples with a system message
   LengthStats overall;
   std::vector<std::pair<std::string, LengthStats>> by_dataset;
-  int64_t exact_duplicates = 0, near_duplicates = 0, prompt_duplicates = 0;
+  int64_t exact_duplicates = 0, near_duplicates = 0, prompt_duplicates = 0, similar = 0;
   // A few (duplicate id, id of its first occurrence) pairs per kind, to look at.
-  std::vector<std::pair<std::string, std::string>> exact_examples, near_examples, prompt_examples;
+  std::vector<std::pair<std::string, std::string>> exact_examples, near_examples, prompt_examples, similar_examples;
   RecordTally tally;  // records read and rejected while loading
 };
 
 PoolStats compute_pool_stats(const Pool& pool);
 // The normalisation used for near duplicates (exposed for tests).
 std::string normalise_for_duplicates(const std::string& text);
+// MinHash signature (64 values) of a conversation and the Jaccard estimate of two signatures
+// (exposed for tests).
+std::vector<uint32_t> minhash_signature(const std::vector<Message>& messages);
+double minhash_similarity(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b);
 nlohmann::json pool_stats_to_json(const PoolStats& s);
 // Fixed-column text tables.
 std::string format_pool_stats(const PoolStats& s);

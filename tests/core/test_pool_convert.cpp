@@ -395,6 +395,36 @@ TEST_CASE("near-duplicate normalisation", "[pool_convert]") {
   CHECK(normalise_for_duplicates("x1 + y2") == "x1 y2");
 }
 
+TEST_CASE("MinHash similarity: a one-word edit stays similar, an unrelated text does not", "[pool_convert]") {
+  std::string base, edited, other;
+  for (int i = 0; i < 60; ++i) {
+    base += "word" + std::to_string(i) + " ";
+    edited += (i == 30 ? std::string("changed") : "word" + std::to_string(i)) + " ";
+    other += "term" + std::to_string(i * 7) + " ";
+  }
+  auto conv = [](const std::string& user) {
+    return std::vector<Message>{{"user", user}, {"assistant", "the same answer for all three"}};
+  };
+  const auto a = minhash_signature(conv(base)), b = minhash_signature(conv(edited)), c = minhash_signature(conv(other));
+  REQUIRE(a.size() == 64);
+  CHECK(minhash_similarity(a, a) == 1.0);
+  CHECK(minhash_signature(conv(base)) == a);  // deterministic
+  // True Jaccard: 66 shingles each, 3 differ -> 63/69 = 0.91.
+  CHECK(minhash_similarity(a, b) >= 0.8);
+  CHECK(minhash_similarity(a, c) < 0.3);
+
+  Pool p;
+  p.add(Sample{"x", "d", 0, conv(base)});
+  p.add(Sample{"y", "d", 0, conv(other)});
+  p.add(Sample{"z", "d", 0, conv(edited)});
+  PoolStats st = compute_pool_stats(p);
+  CHECK(st.exact_duplicates == 0);
+  CHECK(st.near_duplicates == 0);
+  CHECK(st.similar == 1);
+  REQUIRE(st.similar_examples.size() == 1);
+  CHECK(st.similar_examples[0] == std::make_pair(std::string("z"), std::string("x")));
+}
+
 TEST_CASE("stats: counts, duplicates and lengths of a fixture with known answers", "[pool_convert]") {
   RecordTally t;
   Pool p = validate_pool_file(fixture("messages_stats.jsonl"), false, &t);
@@ -410,6 +440,7 @@ TEST_CASE("stats: counts, duplicates and lengths of a fixture with known answers
   CHECK(s.exact_duplicates == 1);
   CHECK(s.near_duplicates == 1);
   CHECK(s.prompt_duplicates == 1);
+  CHECK(s.similar == 2);  // b and c (identical after normalisation); d shares 2 of 4 shingles with a
   REQUIRE(s.exact_examples.size() == 1);
   CHECK(s.exact_examples[0] == std::make_pair(std::string("b"), std::string("a")));
   CHECK(s.near_examples[0] == std::make_pair(std::string("c"), std::string("a")));
@@ -438,6 +469,7 @@ TEST_CASE("stats: counts, duplicates and lengths of a fixture with known answers
   CHECK(j["duplicates"]["exact"] == 1);
   CHECK(j["duplicates"]["near"] == 1);
   CHECK(j["duplicates"]["same_prompt_different_response"] == 1);
+  CHECK(j["duplicates"]["similar"] == 2);
   CHECK(j["lengths"]["overall"]["prompt_tokens"]["p50"].get<double>() == Approx(17));
   CHECK(j["lengths"]["by_dataset"]["chat"]["prompt_chars"]["p50"].get<double>() == Approx(19));
   CHECK(j["records"]["rejected"] == 0);
