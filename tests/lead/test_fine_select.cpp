@@ -1,0 +1,122 @@
+// Fine selection: per-task quotas, eligibility, deterministic ties, and agreement with a full sort.
+#include "lead/fine_select.h"
+#include "core/seeds.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace lb;
+
+namespace {
+
+// The naive oracle: sort each group's eligible members completely.
+std::vector<SampleId> oracle(const std::vector<TaskGroup>& groups, const std::vector<double>& u,
+                             const std::vector<int32_t>& uses, int max_uses, double rho) {
+  std::vector<SampleId> out;
+  for (const auto& g : groups) {
+    std::vector<SampleId> c;
+    for (SampleId id : g.members)
+      if (uses[id] < max_uses) c.push_back(id);
+    std::sort(c.begin(), c.end(), [&](SampleId a, SampleId b) { return utility_ranks_before(u[a], a, u[b], b); });
+    const size_t q = std::min<size_t>(c.size(), static_cast<size_t>(group_quota(g.members.size(), rho)));
+    out.insert(out.end(), c.begin(), c.begin() + q);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cluster x task index groups samples and skips tasks absent from a cluster", "[lead][fine]") {
+  //            id: 0  1  2  3  4  5   6
+  std::vector<int> cluster = {0, 1, 0, 1, 0, -1, 1};
+  std::vector<int> task = {0, 0, 2, 2, 0, 1, 2};
+  ClusterTaskIndex idx = ClusterTaskIndex::build(cluster, task, 2, 3);
+  REQUIRE(idx.clusters.size() == 2);
+  REQUIRE(idx.clusters[0].size() == 2);  // tasks 0 and 2; task 1 only in the held-out sample
+  CHECK(idx.clusters[0][0].task == 0);
+  CHECK(idx.clusters[0][0].members == std::vector<SampleId>{0, 4});
+  CHECK(idx.clusters[0][1].task == 2);
+  CHECK(idx.clusters[0][1].members == std::vector<SampleId>{2});
+  CHECK(idx.clusters[1][1].members == std::vector<SampleId>{3, 6});
+  CHECK(idx.cluster_size(1) == 3);
+  CHECK_THROWS(ClusterTaskIndex::build({0, 5}, {0, 0}, 2, 1));
+}
+
+TEST_CASE("quota is floor(n * rho), robust to binary rounding", "[lead][fine]") {
+  CHECK(group_quota(200, 0.015) == 3);
+  CHECK(group_quota(199, 0.015) == 2);
+  CHECK(group_quota(66, 0.015) == 0);
+  CHECK(group_quota(67, 0.015) == 1);
+  CHECK(group_quota(1000, 0.1) == 100);
+  CHECK(group_quota(10, 0.3) == 3);
+}
+
+TEST_CASE("fine selection takes the top utility per task, respects eligibility, breaks ties by id", "[lead][fine]") {
+  // Task 0: ids 0..9, task 1: ids 10..19. rho = 0.3 -> 3 per task.
+  std::vector<TaskGroup> groups(2);
+  groups[0].task = 0;
+  groups[1].task = 1;
+  for (SampleId i = 0; i < 10; ++i) groups[0].members.push_back(i);
+  for (SampleId i = 10; i < 20; ++i) groups[1].members.push_back(i);
+  std::vector<double> u(20, 1.0);
+  u[3] = 9;
+  u[7] = 8;
+  u[5] = 8;  // tie with 7: id 5 first
+  u[1] = 7;
+  u[12] = 5;
+  u[15] = std::nan("");  // ranks last
+  std::vector<int32_t> uses(20, 0);
+  uses[3] = 4;  // trained max_uses times: not eligible
+  std::vector<SampleId> scratch;
+  FineSelection s = fine_select(groups, u.data(), uses.data(), 4, 0.3, scratch);
+  CHECK(s.ids == std::vector<SampleId>{5, 7, 1, 12, 10, 11});  // task 1: 12 then ties 10, 11 by id
+  REQUIRE(s.per_task.size() == 2);
+  CHECK(s.per_task[0] == std::pair<int, int64_t>{0, 3});
+  CHECK(s.per_task[1] == std::pair<int, int64_t>{1, 3});
+  CHECK(s.eligible == 19);
+  CHECK(!s.min_one_fallback);
+
+  // Fewer eligible than the quota: take what is left.
+  std::fill(uses.begin(), uses.begin() + 9, 4);
+  s = fine_select(groups, u.data(), uses.data(), 4, 0.3, scratch);
+  CHECK(s.ids.front() == 9);
+  CHECK(s.per_task[0] == std::pair<int, int64_t>{0, 1});
+}
+
+TEST_CASE("fine selection falls back to one per task when every quota floors to zero", "[lead][fine]") {
+  std::vector<TaskGroup> groups = {{0, {0, 1, 2}}, {3, {3, 4}}};
+  std::vector<double> u = {1, 3, 2, 0.5, 0.7};
+  std::vector<int32_t> uses(5, 0);
+  uses[4] = 1;
+  std::vector<SampleId> scratch;
+  FineSelection s = fine_select(groups, u.data(), uses.data(), 4, 0.015, scratch);
+  CHECK(s.min_one_fallback);
+  CHECK(s.ids == std::vector<SampleId>{1, 4});
+  // Nothing eligible: empty, no fallback.
+  std::vector<int32_t> spent(5, 4);
+  s = fine_select(groups, u.data(), spent.data(), 4, 0.015, scratch);
+  CHECK(s.ids.empty());
+  CHECK(s.eligible == 0);
+}
+
+TEST_CASE("fine selection equals a full sort on random utilities with many ties", "[lead][fine]") {
+  Rng rng(17);
+  const int n = 5000;
+  std::vector<int> cluster(n), task(n);
+  std::vector<double> u(n);
+  std::vector<int32_t> uses(n);
+  for (int i = 0; i < n; ++i) {
+    cluster[i] = static_cast<int>(rng.below(3));
+    task[i] = static_cast<int>(rng.below(5));
+    u[i] = static_cast<double>(rng.below(50)) / 10.0;  // coarse: many ties
+    uses[i] = static_cast<int32_t>(rng.below(6));
+  }
+  ClusterTaskIndex idx = ClusterTaskIndex::build(cluster, task, 3, 5);
+  std::vector<SampleId> scratch;
+  for (int k = 0; k < 3; ++k) {
+    FineSelection s = fine_select(idx.clusters[k], u.data(), uses.data(), 4, 0.05, scratch);
+    CHECK(s.ids == oracle(idx.clusters[k], u, uses, 4, 0.05));
+  }
+}
