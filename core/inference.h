@@ -18,10 +18,15 @@ namespace lb {
 struct InferenceConfig {
   int64_t max_batch_tokens = 8192;  // padded tokens per forward pass
   int max_batch_size = 128;         // sequences per forward pass
+  double min_padding_efficiency = 0.95;  // a bucket closes before its real/padded tokens drop below this
+  bool bf16 = true;                 // bf16 autocast on CUDA (ignored on CPU)
 
   template <class V> void visit(V& v) {
     v.field("max_batch_tokens", max_batch_tokens, "padded tokens per scoring forward pass (memory bound)");
     v.field("max_batch_size", max_batch_size, "sequences per scoring forward pass");
+    v.field("min_padding_efficiency", min_padding_efficiency,
+            "length buckets close before real/padded tokens fall below this (little compute on padding)");
+    v.field("bf16", bf16, "bf16 autocast on CUDA when scoring; CPU always runs fp32");
   }
 };
 
@@ -48,6 +53,14 @@ class InferenceEngine {
   torch::Device device_;
   InferenceConfig cfg_;
   double last_efficiency_ = 1.0;
+
+  // Mean target loss of each sequence (NaN without targets), bucketed by length.
+  std::vector<float> score(DecoderModel& model, const std::vector<const Encoded*>& seqs, Phase phase);
 };
+
+// Length buckets: indices of `lengths` (positive entries only) grouped into batches of similar
+// length, longest first, each within max_batch_tokens padded tokens, max_batch_size sequences and
+// min_padding_efficiency. Exposed for tests.
+std::vector<std::vector<size_t>> plan_length_buckets(const std::vector<int64_t>& lengths, const InferenceConfig& cfg);
 
 }  // namespace lb

@@ -34,7 +34,7 @@ struct TrainConfig {
   double eps = 1e-8;                  // AdamW
   double grad_clip = 1.0;             // max global grad norm; <= 0 disables
   bool bf16 = true;                   // bf16 autocast on CUDA (ignored on CPU)
-  std::string sketch = "last_block";  // gradient sketch: last_block | countsketch | none
+  std::string sketch = "last_block";  // gradient sketch: last_block | countsketch | all | none
   int64_t sketch_dim = 4096;          // countsketch dimension
   int epochs = 3;                     // passes over the selected data for static selectors
 
@@ -53,7 +53,7 @@ struct TrainConfig {
     v.field("eps", eps, "AdamW epsilon");
     v.field("grad_clip", grad_clip, "clip the global gradient norm to this; <= 0 disables");
     v.field("bf16", bf16, "bf16 autocast on CUDA; CPU always runs fp32");
-    v.field("sketch", sketch, "in-loop gradient sketch for LEAD: last_block | countsketch | none");
+    v.field("sketch", sketch, "in-loop gradient sketch for LEAD: last_block | countsketch | all (exact, small models) | none");
     v.field("sketch_dim", sketch_dim, "dimension of the countsketch of all trainable parameters");
     v.field("epochs", epochs, "passes over the selected data for select-once selectors");
   }
@@ -116,6 +116,14 @@ class Trainer {
   int64_t round_ = 0;
   int64_t planned_total_ = 0;
   uint64_t shuffle_counter_ = 0;
+
+  std::vector<torch::Tensor> params_;         // model_->trainable_parameters(), the optimizer's
+  std::vector<std::string> param_names_;      // their named_parameters names (checkpoints)
+  std::vector<torch::Tensor> sketch_params_;  // last_block / all: parameters whose gradients are sketched
+  torch::Tensor sketch_index_;                // countsketch: bucket of every trainable coordinate [N] int64
+  torch::Tensor sketch_sign_;                 // countsketch: +-1 of every trainable coordinate [N] float32
+  torch::Tensor gradient_sketch();            // the current .grad of the tracked parameters, 1-D float32
+  void set_lr(double lr);
 };
 
 }  // namespace lb

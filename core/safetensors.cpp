@@ -1,0 +1,254 @@
+// safetensors reader and writer; see safetensors.h. The reader trusts nothing in the file: the
+// header length, every offset, shape and dtype are checked before a byte of tensor data is read.
+#include "core/safetensors.h"
+
+#include "core/json_io.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace lb::safetensors {
+
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // the format's own limit (100 MB)
+
+struct DtypeInfo {
+  const char* code;
+  torch::ScalarType type;
+};
+const DtypeInfo kDtypes[] = {
+    {"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
+    {"I64", torch::kInt64},   {"I32", torch::kInt32},   {"I16", torch::kInt16},   {"I8", torch::kInt8},
+    {"U8", torch::kUInt8},    {"BOOL", torch::kBool},
+};
+
+InputError bad(const std::string& source, const std::string& what) {
+  return InputError(source + ": not a valid safetensors file: " + what +
+                    "; the file is truncated or corrupt, re-create it (or restore it from a copy)");
+}
+
+uint64_t read_u64_le(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+void append_u64_le(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+bool host_is_little_endian() {
+  const uint16_t one = 1;
+  unsigned char first;
+  std::memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+}  // namespace
+
+const torch::Tensor* TensorFile::find(const std::string& name) const {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return &t;
+  return nullptr;
+}
+
+const char* dtype_code(torch::ScalarType t) {
+  for (const auto& d : kDtypes)
+    if (d.type == t) return d.code;
+  throw std::invalid_argument(std::string("safetensors: unsupported tensor dtype ") + c10::toString(t));
+}
+
+bool dtype_from_code(const std::string& code, torch::ScalarType* out) {
+  for (const auto& d : kDtypes)
+    if (code == d.code) {
+      *out = d.type;
+      return true;
+    }
+  return false;
+}
+
+std::string serialize(const TensorFile& file) {
+  if (!host_is_little_endian()) throw std::runtime_error("safetensors: big-endian hosts are not supported");
+  nlohmann::json header = nlohmann::json::object();
+  if (!file.metadata.empty()) {
+    nlohmann::json meta = nlohmann::json::object();
+    for (const auto& [k, v] : file.metadata) meta[k] = v;
+    header["__metadata__"] = meta;
+  }
+  std::vector<torch::Tensor> data;
+  data.reserve(file.tensors.size());
+  std::set<std::string> seen;
+  uint64_t offset = 0;
+  for (const auto& [name, t0] : file.tensors) {
+    if (name == "__metadata__" || name.empty())
+      throw std::invalid_argument("safetensors: invalid tensor name '" + name + "'");
+    if (!seen.insert(name).second) throw std::invalid_argument("safetensors: duplicate tensor name '" + name + "'");
+    if (!t0.defined()) throw std::invalid_argument("safetensors: tensor '" + name + "' is undefined");
+    torch::Tensor t = t0.detach().to(torch::kCPU).contiguous();
+    const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * t.element_size();
+    header[name] = {{"dtype", dtype_code(t.scalar_type())},
+                    {"shape", t.sizes().vec()},
+                    {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+    data.push_back(t);
+  }
+  std::string head = header.dump();
+  while ((8 + head.size()) % 8 != 0) head.push_back(' ');
+  std::string out;
+  out.reserve(8 + head.size() + offset);
+  append_u64_le(out, head.size());
+  out += head;
+  for (const auto& t : data) {
+    const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
+    if (nbytes) out.append(static_cast<const char*>(t.data_ptr()), nbytes);
+  }
+  return out;
+}
+
+TensorFile parse(const std::string& bytes, const std::string& source) {
+  if (!host_is_little_endian()) throw std::runtime_error("safetensors: big-endian hosts are not supported");
+  if (bytes.size() < 8)
+    throw bad(source, "the file has " + std::to_string(bytes.size()) + " bytes, fewer than the 8-byte header length");
+  const uint64_t header_len = read_u64_le(bytes.data());
+  if (header_len > kMaxHeaderBytes)
+    throw bad(source, "header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
+  if (header_len > bytes.size() - 8)
+    throw bad(source, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
+                          std::to_string(bytes.size()) + " bytes)");
+  const std::string head = bytes.substr(8, header_len);
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(head);
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(source, std::string("header is not valid JSON (") + e.what() + ")");
+  }
+  if (!header.is_object()) throw bad(source, "header is not a JSON object");
+
+  const char* data = bytes.data() + 8 + header_len;
+  const uint64_t data_len = bytes.size() - 8 - header_len;
+  TensorFile out;
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Span> spans;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const nlohmann::json& e = it.value();
+    if (name == "__metadata__") {
+      if (!e.is_object()) throw bad(source, "__metadata__ is not an object of strings");
+      for (auto m = e.begin(); m != e.end(); ++m) {
+        if (!m.value().is_string()) throw bad(source, "__metadata__ value of '" + m.key() + "' is not a string");
+        out.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = "tensor '" + name + "'";
+    if (!e.is_object()) throw bad(source, where + " has no {dtype, shape, data_offsets} entry");
+    auto dt = e.find("dtype");
+    auto sh = e.find("shape");
+    auto off = e.find("data_offsets");
+    if (dt == e.end() || !dt->is_string()) throw bad(source, where + " has no string 'dtype'");
+    torch::ScalarType type;
+    if (!dtype_from_code(dt->get<std::string>(), &type))
+      throw bad(source, where + " has unsupported dtype '" + dt->get<std::string>() + "'");
+    if (sh == e.end() || !sh->is_array()) throw bad(source, where + " has no 'shape' list");
+    std::vector<int64_t> shape;
+    uint64_t numel = 1;
+    for (const auto& d : *sh) {
+      if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0))
+        throw bad(source, where + " has a shape entry that is not a non-negative integer: " + d.dump());
+      const uint64_t dim = d.get<uint64_t>();
+      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dim)
+        throw bad(source, where + " has an absurd shape " + sh->dump());
+      numel *= dim;
+      shape.push_back(static_cast<int64_t>(dim));
+    }
+    if (off == e.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
+        !(*off)[1].is_number_unsigned())
+      throw bad(source, where + " has no 'data_offsets' pair of non-negative integers");
+    const uint64_t begin = (*off)[0].get<uint64_t>(), end = (*off)[1].get<uint64_t>();
+    const uint64_t elem = c10::elementSize(type);
+    if (begin > end || end > data_len)
+      throw bad(source, where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                            "] outside the " + std::to_string(data_len) + " data bytes");
+    if (end - begin != numel * elem)
+      throw bad(source, where + " has data_offsets covering " + std::to_string(end - begin) + " bytes, but shape " +
+                            sh->dump() + " of " + dt->get<std::string>() + " needs " + std::to_string(numel * elem));
+    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
+    if (end > begin) std::memcpy(t.data_ptr(), data + begin, end - begin);
+    out.tensors.emplace_back(name, t);
+    spans.push_back({begin, end, name});
+  }
+  // The data must be covered exactly once, without holes or overlaps.
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t pos = 0;
+  for (const auto& s : spans) {
+    if (s.begin < pos) throw bad(source, "tensor '" + s.name + "' overlaps the data of another tensor");
+    if (s.begin > pos) throw bad(source, "a hole of unused bytes before tensor '" + s.name + "'");
+    pos = s.end;
+  }
+  if (pos != data_len)
+    throw bad(source, std::to_string(data_len - pos) + " bytes of data after the last tensor (a header that lies)");
+  return out;
+}
+
+void save_file(const std::string& path, const TensorFile& file) { write_file_atomic(path, serialize(file)); }
+
+TensorFile load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open (" + std::strerror(errno) + "); check the path");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) throw InputError(path + ": read error; check the disk and the file");
+  return parse(buf.str(), path);
+}
+
+void save_module(const std::string& path, const torch::nn::Module& module,
+                 const std::map<std::string, std::string>& metadata) {
+  TensorFile f;
+  f.metadata = metadata;
+  for (const auto& p : module.named_parameters(true)) f.add(p.key(), p.value());
+  for (const auto& b : module.named_buffers(true)) f.add(b.key(), b.value());
+  save_file(path, f);
+}
+
+std::map<std::string, std::string> load_module(const std::string& path, torch::nn::Module& module) {
+  TensorFile f = load_file(path);
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (destination, source)
+  std::set<std::string> wanted;
+  auto check = [&](const std::string& name, const torch::Tensor& dst) {
+    wanted.insert(name);
+    const torch::Tensor* src = f.find(name);
+    if (!src) throw InputError(path + ": tensor '" + name + "' of the model is missing; the file holds another model");
+    if (src->sizes() != dst.sizes())
+      throw InputError(path + ": tensor '" + name + "' has shape " + c10::str(src->sizes()) + ", the model expects " +
+                       c10::str(dst.sizes()) + "; the file holds a model of another size");
+    if (src->scalar_type() != dst.scalar_type() &&
+        !(src->is_floating_point() && dst.is_floating_point()))
+      throw InputError(path + ": tensor '" + name + "' has dtype " + c10::toString(src->scalar_type()) +
+                       ", the model expects " + c10::toString(dst.scalar_type()));
+    copies.emplace_back(dst, *src);
+  };
+  for (const auto& p : module.named_parameters(true)) check(p.key(), p.value());
+  for (const auto& b : module.named_buffers(true)) check(b.key(), b.value());
+  for (const auto& [name, t] : f.tensors)
+    if (!wanted.count(name))
+      throw InputError(path + ": tensor '" + name + "' is not part of the model; the file holds another model");
+  torch::NoGradGuard no_grad;
+  for (auto& [dst, src] : copies) dst.copy_(src);
+  return f.metadata;
+}
+
+}  // namespace lb::safetensors

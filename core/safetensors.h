@@ -1,0 +1,49 @@
+// safetensors reader and writer (the format of Hugging Face checkpoints): an 8-byte little-endian
+// header length N, N bytes of JSON {"name": {"dtype", "shape", "data_offsets": [begin, end]}, ...,
+// "__metadata__": {string: string}}, then the raw little-endian tensor bytes, offsets relative to
+// the end of the header. Every malformed file is an InputError naming the file and the problem.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lb::safetensors {
+
+// A named tensor list plus the string metadata map: what one file holds.
+struct TensorFile {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;  // in file header order; CPU, contiguous
+  std::map<std::string, std::string> metadata;                  // "__metadata__"
+
+  // nullptr when absent.
+  const torch::Tensor* find(const std::string& name) const;
+  void add(const std::string& name, const torch::Tensor& t) { tensors.emplace_back(name, t); }
+};
+
+// dtype codes of the format: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL.
+const char* dtype_code(torch::ScalarType t);  // throws std::invalid_argument for other types
+bool dtype_from_code(const std::string& code, torch::ScalarType* out);
+
+// The file's bytes (tensors are moved to CPU and made contiguous; the header is padded with
+// spaces to a multiple of 8 bytes so that tensor data is aligned). Duplicate names throw.
+std::string serialize(const TensorFile& file);
+// Parses bytes produced by serialize (or any conforming writer). `source` names the file in errors.
+TensorFile parse(const std::string& bytes, const std::string& source);
+
+// Atomic write (temporary file + rename): a reader never sees a half-written checkpoint.
+void save_file(const std::string& path, const TensorFile& file);
+// Reads and validates a whole file; InputError for a missing, truncated or corrupt one.
+TensorFile load_file(const std::string& path);
+
+// Module weights by their named_parameters / named_buffers names (e.g. a pretrained base model).
+void save_module(const std::string& path, const torch::nn::Module& module,
+                 const std::map<std::string, std::string>& metadata = {});
+// Copies every parameter and buffer of `module` from `path` (converting dtype only between float
+// types); a missing, extra or wrongly-shaped tensor is an InputError. Returns the metadata.
+std::map<std::string, std::string> load_module(const std::string& path, torch::nn::Module& module);
+
+}  // namespace lb::safetensors
