@@ -1,0 +1,52 @@
+// Leaderboards from a results folder: Markdown, CSV and LaTeX tables of per-suite scores and their
+// average (mean ± 95 % interval over seeds), the gap to the best other selector with a paired
+// t-test across seeds, the data fraction; and the cost tables (wall time and tokens by phase,
+// LEAD's speedup over each selector). Every table is stamped with command, git sha, machine, date.
+#pragma once
+
+#include "experiments/record.h"
+
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct TableStamp {
+  std::string command;
+  std::string git_sha;
+  std::string machine;
+  std::string date;
+};
+
+struct TableOptions {
+  std::string reference = "lead";  // the row speedups are relative to (by name, else by selector)
+  double level = 0.95;             // interval level
+};
+
+// One row: runs with the same name, budget, pool size and config apart from the seed.
+struct TableRow {
+  std::string label;  // name, disambiguated with the config hash when two configs share a name
+  std::string name, selector;
+  double budget_fraction = 0;
+  int64_t pool_size = 0;
+  std::string config_key;             // hash of the config without its seed
+  std::vector<const RunRecord*> runs;  // sorted by seed
+};
+
+struct Tables {
+  std::string markdown;       // leaderboard + cost + tokens + problems
+  std::string leaderboard_csv;
+  std::string cost_csv;
+  std::string latex;          // leaderboard and cost tables (booktabs)
+};
+
+// Groups records into rows, sorted by pool size, budget, then mean average score (best first).
+std::vector<TableRow> group_rows(const std::vector<RunRecord>& records);
+
+Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std::string>& problems,
+                   const TableStamp& stamp, const TableOptions& options = {});
+
+// `leadbench table RESULTS_DIR [--out DIR] [--no-plots]`.
+int cmd_table(const std::vector<std::string>& args);
+
+}  // namespace lb

@@ -1,0 +1,159 @@
+// Leaderboard tables: output matches golden files for fixed records (stamp fixed), corrupt and
+// partial result files are reported by name, and the grouping/gap/speedup logic on small cases.
+#include "core/json_io.h"
+#include "experiments/plots.h"
+#include "experiments/record.h"
+#include "experiments/table.h"
+#include "fake_records.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("leadbench_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// Three selectors: lead and random with 3 seeds, ifd with one seed (interval from standard errors).
+void write_fixture(const fs::path& dir) {
+  using lbtest::FakeRun;
+  std::vector<std::vector<double>> lead = {{40, 30, 20, 50}, {42, 31, 22, 49}, {41, 29, 21, 52}};
+  std::vector<std::vector<double>> rnd = {{35, 25, 18, 45}, {36, 27, 17, 44}, {34, 26, 19, 47}};
+  for (uint64_t s = 0; s < 3; ++s) {
+    FakeRun a;
+    a.seed = s;
+    a.scores = lead[s];
+    a.stderrs = {3, 4, 4, 3};
+    a.hash = "00000000000000a" + std::to_string(s);
+    a.clusters = {0, 3, 3, 1, 6, 3};
+    lb::write_json_atomic((dir / ("lead-s" + std::to_string(s) + ".json")).string(), lbtest::fake_record(a));
+    FakeRun b;
+    b.name = b.selector = "random";
+    b.seed = s;
+    b.scores = rnd[s];
+    b.stderrs = {3, 4, 4, 3};
+    b.offline_inference_seconds = 0;
+    b.hash = "00000000000000b" + std::to_string(s);
+    lb::write_json_atomic((dir / ("random-s" + std::to_string(s) + ".json")).string(), lbtest::fake_record(b));
+  }
+  FakeRun c;
+  c.name = c.selector = "iterative_ifd";
+  c.scores = {38, 28, 19, 46};
+  c.stderrs = {3.2, 4.1, 3.9, 3.0};
+  c.selection_inference_seconds = 88;
+  c.hash = "00000000000000c0";
+  lb::write_json_atomic((dir / "iterative_ifd-s0.json").string(), lbtest::fake_record(c));
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream f(p);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+const lb::TableStamp kStamp{"leadbench table results/test", "0123456789ab", "testhost, 2 cores", "2026-11-28T21:00:00Z"};
+
+}  // namespace
+
+TEST_CASE("table output matches the golden files for fixed records") {
+  fs::path dir = fresh_dir("golden");
+  write_fixture(dir);
+  auto scan = lb::scan_results_dir(dir.string());
+  REQUIRE(scan.problems.empty());
+  REQUIRE(scan.records.size() == 7);
+  lb::Tables t = lb::make_tables(scan.records, scan.problems, kStamp);
+  fs::path golden = fs::path(LEADBENCH_SOURCE_DIR) / "tests" / "experiments" / "golden";
+  if (std::getenv("LEADBENCH_UPDATE_GOLDEN")) {
+    lb::write_file_atomic((golden / "leaderboard.md").string(), t.markdown);
+    lb::write_file_atomic((golden / "leaderboard.csv").string(), t.leaderboard_csv);
+    lb::write_file_atomic((golden / "cost.csv").string(), t.cost_csv);
+    lb::write_file_atomic((golden / "leaderboard.tex").string(), t.latex);
+  }
+  CHECK(t.markdown == read(golden / "leaderboard.md"));
+  CHECK(t.leaderboard_csv == read(golden / "leaderboard.csv"));
+  CHECK(t.cost_csv == read(golden / "cost.csv"));
+  CHECK(t.latex == read(golden / "leaderboard.tex"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("table numbers: interval over seeds, gap with paired test, speedup") {
+  fs::path dir = fresh_dir("numbers");
+  write_fixture(dir);
+  auto scan = lb::scan_results_dir(dir.string());
+  auto rows = lb::group_rows(scan.records);
+  REQUIRE(rows.size() == 3);
+  // Sorted by mean average, best first: lead (35.58), iterative_ifd (32.75), random (31.08).
+  CHECK(rows[0].name == "lead");
+  CHECK(rows[1].name == "iterative_ifd");
+  CHECK(rows[2].name == "random");
+  CHECK(rows[0].runs.size() == 3);
+  lb::Tables t = lb::make_tables(scan.records, {}, kStamp);
+  // lead's average per seed: 35, 36, 35.75 -> mean 35.583; t(0.975, 2) = 4.3027, sd = 0.5204 -> ± 1.29
+  CHECK(t.markdown.find("| lead | 2.5 % | 3 |") != std::string::npos);
+  CHECK(t.markdown.find("**35.6 ± 1.3**") != std::string::npos);
+  // Best other for lead is iterative_ifd (one seed: paired test has 1 pair -> n/a).
+  CHECK(t.markdown.find("+2.8 vs iterative_ifd | n/a |") != std::string::npos);
+  // Random's best other is lead, paired over 3 seeds. Differences of averages: -4.25, -5, -4.25:
+  // mean -4.5, sd 0.433, t = -18.0 with 2 df; p = 1 - |t|/sqrt(t^2 + 2) = 0.0031 (closed form for df 2).
+  CHECK(t.markdown.find("-4.5 vs lead | 0.003 |") != std::string::npos);
+  // Selection cost: lead 2 + 0.5 + 0 + 10 = 12.5; iterative_ifd 2 + 0.5 + 88 + 10 = 100.5 -> 8.04x.
+  CHECK(t.markdown.find("8.04×") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("corrupt and partial result files are reported by name, not skipped silently") {
+  fs::path dir = fresh_dir("corrupt");
+  write_fixture(dir);
+  { std::ofstream(dir / "broken.json") << "{\"format\": \"leadbench.run\", \"name\": "; }
+  nlohmann::json incomplete = lbtest::fake_record([] {
+    lbtest::FakeRun f;
+    f.scores = {1, 2, 3, 4};
+    f.stderrs = {1, 1, 1, 1};
+    return f;
+  }());
+  incomplete.erase("phases");
+  lb::write_json_atomic((dir / "incomplete.json").string(), incomplete);
+  { std::ofstream(dir / "lead-s9.json.tmp.12345") << "{\"format\""; }
+  auto scan = lb::scan_results_dir(dir.string());
+  CHECK(scan.records.size() == 7);
+  REQUIRE(scan.problems.size() == 3);
+  std::string all;
+  for (const auto& p : scan.problems) all += p + "\n";
+  CHECK(all.find("broken.json") != std::string::npos);
+  CHECK(all.find("incomplete.json") != std::string::npos);
+  CHECK(all.find("missing field \"phases\"") != std::string::npos);
+  CHECK(all.find("lead-s9.json.tmp.12345") != std::string::npos);
+  CHECK(all.find("partial write") != std::string::npos);
+  lb::Tables t = lb::make_tables(scan.records, scan.problems, kStamp);
+  CHECK(t.markdown.find("# Problems") != std::string::npos);
+  CHECK(t.markdown.find("broken.json") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("plots: bandit cluster choices are read from LEAD telemetry") {
+  nlohmann::json tele = {{"rounds", {{{"round", 0}, {"cluster", 2}}, {{"round", 1}, {"cluster", 5}}}}};
+  CHECK(lb::bandit_cluster_choices(tele) == std::vector<int>{2, 5});
+  CHECK(lb::bandit_cluster_choices(nlohmann::json::object()).empty());
+  fs::path dir = fresh_dir("plots");
+  write_fixture(dir);
+  auto scan = lb::scan_results_dir(dir.string());
+  auto msgs = lb::write_plots(scan.records, (dir / "tables").string(), kStamp);
+  REQUIRE(msgs.size() == 3);
+  CHECK(msgs[0].find("skipped") != std::string::npos);  // one budget only
+  CHECK(msgs[1].find("skipped") != std::string::npos);  // one pool size only
+  CHECK(fs::exists(dir / "tables" / "bandit_clusters.gp"));
+  CHECK(fs::exists(dir / "tables" / "bandit_clusters.dat"));
+  if (lb::gnuplot_available()) {
+    CHECK(fs::exists(dir / "tables" / "bandit_clusters.svg"));
+    CHECK(fs::exists(dir / "tables" / "bandit_clusters.png"));
+  }
+  fs::remove_all(dir);
+}
