@@ -34,6 +34,9 @@ struct SuiteItem {
   std::string test_code;                // code: the hidden tests (program text run by the code checker)
   std::string entry_point;              // code: the function under test
   std::string code_prefix;              // code: text the completion continues (the HumanEval prompt)
+  // Text placed right before the model's answer: appended to `prompt` when the suite uses raw text,
+  // or opening the assistant turn when it uses the chat template (e.g. "Answer:"). "" = none.
+  std::string answer_prefix;
 };
 
 // Checks a code completion; true when all hidden tests pass. The real suite runs Python in the
@@ -50,6 +53,7 @@ struct Suite {
   std::vector<int> pass_ks = {1};  // code: k values to report
   bool chat_template = true;     // wrap prompts in the chat template (tuned chat models) or use raw text
   CodeChecker code_checker;      // code suites only
+  int code_checker_parallelism = 1;  // how many checks may run at once (1: the checker is not thread-safe)
 };
 
 // One reported number with its standard error and the number of items it averages.
