@@ -1,0 +1,182 @@
+// Pre-training and caching of the base and proxy models; see base_model.h.
+#include "experiments/base_model.h"
+
+#include "core/config.h"
+#include "core/device.h"
+#include "core/json_io.h"
+#include "core/ledger.h"
+#include "core/progress.h"
+#include "core/tokenizer.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace lb {
+
+namespace {
+
+// Holds an exclusive lock on a file for its lifetime (other processes wait).
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) {
+      ::flock(fd_, LOCK_UN);
+      ::close(fd_);
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+std::string slug(const std::string& s) {
+  std::string o;
+  for (char c : s) o += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return o;
+}
+
+// Token windows of the corpus: each document encoded as plain text and cut into max_len pieces.
+TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len) {
+  ByteTokenizer tok;
+  TokenCache tc;
+  tc.max_len = max_len;
+  for (const auto& doc : corpus.documents) {
+    Encoded all = tok.encode_plain(doc, 1 << 30);
+    for (size_t start = 0; start + 1 < all.ids.size(); start += static_cast<size_t>(max_len)) {
+      size_t end = std::min(all.ids.size(), start + static_cast<size_t>(max_len));
+      Encoded piece;
+      piece.ids.assign(all.ids.begin() + static_cast<long>(start), all.ids.begin() + static_cast<long>(end));
+      piece.loss_mask.assign(all.loss_mask.begin() + static_cast<long>(start), all.loss_mask.begin() + static_cast<long>(end));
+      if (piece.target_count() < 2) continue;
+      tc.full.push_back(piece);
+      tc.response_only.push_back(piece);
+    }
+  }
+  return tc;
+}
+
+}  // namespace
+
+std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint) {
+  nlohmann::json j = {{"model", config_to_json(model)},
+                      {"pretrain", config_to_json(pre)},
+                      {"corpus", corpus_fingerprint},
+                      {"format", 1}};
+  return config_hash(j);
+}
+
+DecoderModel trainable_copy(DecoderModel& base, const LoraConfig& lora, uint64_t init_seed) {
+  DecoderModel m = clone_model(base);
+  if (lora.rank > 0) m->add_adapters(lora, init_seed);
+  m->train();
+  return m;
+}
+
+PretrainedModel ensure_pretrained(const std::string& what, const ModelConfig& model_cfg, const PretrainConfig& pre,
+                                  const BaseCorpus& corpus, const std::string& cache_dir, torch::Device device) {
+  PretrainedModel out;
+  out.hash = pretrain_hash(model_cfg, pre, corpus.fingerprint);
+  if (pre.epochs == 0) {
+    // No pre-training: the random initialisation stands in (paper_scale.json until real checkpoints load).
+    LoraConfig none;
+    none.rank = 0;
+    out.model = DecoderModel(model_cfg, none, pre.init_seed);
+    out.model->to(device);
+    out.model->eval();
+    log_line(what + ": pretrain.epochs = 0, using the random initialisation (nothing cached)");
+    return out;
+  }
+  fs::path dir = fs::path(cache_dir) / "models";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(dir.string() + ": cannot create the model cache folder (" + ec.message() +
+                                   "); set runtime.cache_dir to a writable folder");
+  out.path = (dir / (slug(what) + "-" + out.hash + ".safetensors")).string();
+  FileLock lock(out.path + ".lock");
+
+  ModelConfig mc = model_cfg;
+  LoraConfig no_adapters;
+  no_adapters.rank = 0;
+  DecoderModel model(mc, no_adapters, pre.init_seed);
+  model->to(device);
+  TokenCache tokens = corpus_tokens(corpus, mc.max_seq_len);
+  Ledger ledger(device);
+  Trainer trainer(model, pre.train, tokens, ledger, device, pre.data_seed);
+
+  if (file_exists(out.path)) {
+    try {
+      nlohmann::json meta = trainer.load_checkpoint(out.path);
+      out.from_cache = true;
+      out.steps = trainer.step();
+      if (meta.is_object() && meta.contains("final_loss") && meta["final_loss"].is_number())
+        out.final_loss = meta["final_loss"].get<double>();
+      log_line(what + ": loaded from cache " + out.path);
+    } catch (const std::exception& e) {
+      log_line(what + ": cached checkpoint unusable (" + e.what() + "); pre-training again");
+      model = DecoderModel(mc, no_adapters, pre.init_seed);
+      model->to(device);
+      out.from_cache = false;
+    }
+  }
+  if (!out.from_cache) {
+    if (tokens.full.empty())
+      throw std::runtime_error(what + ": the base corpus is empty; the world config produced no pre-training text");
+    Trainer fresh(model, pre.train, tokens, ledger, device, pre.data_seed);
+    std::vector<SampleId> ids(tokens.full.size());
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<SampleId>(i);
+    int64_t bs = std::max(1, pre.train.batch_size);
+    int64_t steps_per_epoch = (static_cast<int64_t>(ids.size()) + bs - 1) / bs;
+    fresh.set_planned_total_steps(steps_per_epoch * pre.epochs);
+    int64_t params = model->parameter_count(false);
+    log_line(what + ": pre-training " + std::to_string(params) + " parameters on " + std::to_string(ids.size()) +
+             " windows of <= " + std::to_string(mc.max_seq_len) + " tokens, " + std::to_string(pre.epochs) +
+             " epochs (" + std::to_string(steps_per_epoch * pre.epochs) + " steps); cached afterwards");
+    double t0 = now_seconds();
+    for (int e = 0; e < pre.epochs; ++e) {
+      RoundFeedback fb = fresh.train_round(ids, 1, Phase::offline_training);
+      out.final_loss = fb.mean_loss;
+      char line[200];
+      std::snprintf(line, sizeof(line), "%s: epoch %d/%d  loss %.4f  %.0f tok/s  %.1f s", what.c_str(), e + 1,
+                    pre.epochs, fb.mean_loss, fb.seconds > 0 ? fb.tokens / fb.seconds : 0.0, now_seconds() - t0);
+      log_line(line);
+      if (!std::isfinite(fb.mean_loss))
+        throw std::runtime_error(what + ": pre-training diverged (loss " + std::to_string(fb.mean_loss) +
+                                 "); lower pretrain.train.lr");
+    }
+    out.train_seconds = now_seconds() - t0;
+    out.steps = fresh.step();
+    nlohmann::json meta = {{"what", what},
+                           {"hash", out.hash},
+                           {"model", config_to_json(mc)},
+                           {"pretrain", config_to_json(pre)},
+                           {"corpus", corpus.fingerprint},
+                           {"final_loss", out.final_loss},
+                           {"train_seconds", out.train_seconds}};
+    std::string tmp = out.path + ".tmp." + std::to_string(::getpid());
+    fresh.save_checkpoint(tmp, meta);
+    if (std::rename(tmp.c_str(), out.path.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error(out.path + ": cannot move the checkpoint into the cache");
+    }
+    log_line(what + ": saved " + out.path);
+  }
+  model->eval();
+  out.model = model;
+  return out;
+}
+
+}  // namespace lb

@@ -1,0 +1,70 @@
+// The base model (standing in for the pretrained LLM) and the smaller proxy model (Superfiltering):
+// pre-trained once on the world's base corpus, cached under cache_dir by a hash of everything that
+// determines their weights, and reused by every later run (a file lock keeps parallel runs from
+// training the same model twice).
+#pragma once
+
+#include "core/model.h"
+#include "core/trainer.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct PretrainConfig {
+  int epochs = 2;              // passes over the base corpus
+  uint64_t init_seed = 11;     // weight init of the base model (fixed across run seeds: one "LLM")
+  uint64_t data_seed = 12;     // order of corpus documents
+  TrainConfig train = [] {
+    TrainConfig t;
+    t.lr = 3e-3;
+    t.schedule = "cosine";
+    t.warmup_steps = 20;
+    t.min_lr_ratio = 0.1;
+    t.batch_size = 32;
+    t.sketch = "none";
+    t.epochs = 1;
+    return t;
+  }();
+
+  template <class V> void visit(V& v) {
+    v.field("epochs", epochs, "passes over the base corpus when pre-training the base and proxy models");
+    v.field("init_seed", init_seed, "weight init of the base model; fixed across run seeds so every run tunes the same 'LLM'");
+    v.field("data_seed", data_seed, "order of the corpus documents during pre-training");
+    v.section("train", train, "optimizer and schedule of pre-training (cosine decay to 10 %)");
+  }
+};
+
+// What pre-training needs to know about the world, independent of how it was generated.
+struct BaseCorpus {
+  std::vector<std::string> documents;  // plain text
+  std::string fingerprint;             // changes whenever the documents change (a hash of the world config)
+};
+
+struct PretrainedModel {
+  DecoderModel model{nullptr};  // no adapters, on the requested device, eval mode
+  std::string hash;             // cache key
+  std::string path;             // checkpoint file
+  bool from_cache = false;
+  double train_seconds = 0;     // 0 when loaded from the cache
+  int64_t steps = 0;
+  double final_loss = 0;
+};
+
+// The cache key: a hash of the model config, pretrain config and corpus fingerprint.
+std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint);
+
+// Loads the model from cache_dir or pre-trains it (then saves it atomically). `what` names it in
+// progress lines ("base model", "proxy model").
+PretrainedModel ensure_pretrained(const std::string& what, const ModelConfig& model, const PretrainConfig& pre,
+                                  const BaseCorpus& corpus, const std::string& cache_dir, torch::Device device);
+
+// A deep copy of `base` with the given adapter setup (rank 0: all weights trainable).
+DecoderModel trainable_copy(DecoderModel& base, const LoraConfig& lora, uint64_t init_seed);
+
+}  // namespace lb

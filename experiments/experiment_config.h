@@ -1,0 +1,118 @@
+// ExperimentConfig: everything one run depends on, one section per concern (world, model, LoRA,
+// proxy model, pre-training, training, inference, evaluation, LEAD, baselines, selection, runtime),
+// each field with its default and the reason. Config files may `extends` another file and may carry
+// a `sweep` section (list-valued keys and named variants) that `run` ignores and `sweep` expands.
+#pragma once
+
+#include "baselines/baseline_config.h"
+#include "core/config.h"
+#include "core/inference.h"
+#include "core/model.h"
+#include "core/trainer.h"
+#include "evaluation/evaluator.h"
+#include "evaluation/world.h"
+#include "experiments/base_model.h"
+#include "lead/lead_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct SelectionConfig {
+  std::string selector = "lead";  // lead | base (no training) | any baseline name
+  double budget_fraction = 0.025;  // unique samples to select, as a share of the pool (paper: 2.5 %)
+  int64_t max_rounds = 10000;      // runner's cap on rounds for any selector
+
+  template <class V> void visit(V& v) {
+    v.field("selector", selector, "lead | base (no training: the discrimination check) | a baseline name (see `leadbench run --help`)");
+    v.field("budget_fraction", budget_fraction, "share of the pool to select (unique samples); the paper's headline is 2.5 %");
+    v.field("max_rounds", max_rounds, "the runner stops any selector after this many rounds");
+  }
+};
+
+struct RuntimeConfig {
+  std::string device = "auto";          // auto | cpu | cuda
+  int threads = 0;                      // LibTorch intra-op threads; 0 = all cores
+  std::string cache_dir = ".leadbench-cache";  // pre-trained base/proxy models, by config hash
+  std::string out_dir = "results/runs";        // where run records go
+  std::string progress = "auto";        // auto (on a terminal) | on | off
+
+  template <class V> void visit(V& v) {
+    v.field("device", device, "auto (CUDA when present) | cpu | cuda; --device overrides");
+    v.field("threads", threads, "LibTorch threads; 0 = all cores (Debian's LibTorch would start with 1); --threads overrides");
+    v.field("cache_dir", cache_dir, "cache of pre-trained base and proxy models, keyed by config hash");
+    v.field("out_dir", out_dir, "folder run records are written into (sweep: the results folder)");
+    v.field("progress", progress, "auto | on | off: per-step progress lines on stderr; --progress/--quiet override");
+  }
+};
+
+struct ExperimentConfig {
+  std::string name;   // row label in tables; "" = the selector's name
+  uint64_t seed = 0;  // run seed: init, data order, selection and few-shot seeds derive from it
+  WorldConfig world;
+  ModelConfig model;
+  LoraConfig lora;
+  ModelConfig proxy_model = [] {
+    ModelConfig m;
+    m.d_model = 64;
+    m.n_layers = 2;
+    m.n_heads = 2;
+    m.n_kv_heads = 2;
+    m.d_ff = 176;
+    return m;
+  }();
+  PretrainConfig pretrain;
+  TrainConfig train;
+  InferenceConfig inference;
+  EvalConfig eval;
+  LeadConfig lead;
+  BaselineConfig baselines;
+  SelectionConfig selection;
+  RuntimeConfig runtime;
+
+  template <class V> void visit(V& v) {
+    v.field("name", name, "row label in tables (ablation variants); empty = the selector's name");
+    v.field("seed", seed, "run seed; the init/data-order/selection/few-shot seeds derive from it (SeedConfig::from_run_seed)");
+    v.section("world", world, "the seeded synthetic world: base corpus, instruction pool, four suites");
+    v.section("model", model, "the base model being tuned (pre-trained on the world's base corpus once, cached)");
+    v.section("lora", lora, "adapters of the tuned copy; rank 0 trains all weights");
+    v.section("proxy_model", proxy_model, "the much smaller model Superfiltering scores with (pre-trained like the base model)");
+    v.section("pretrain", pretrain, "pre-training of the base and proxy models on the base corpus");
+    v.section("train", train, "the shared trainer of instruction tuning");
+    v.section("inference", inference, "the batched no-grad scoring engine shared by every selector");
+    v.section("eval", eval, "evaluation of the tuned model on every suite of the world");
+    v.section("lead", lead, "LEAD's constants and ablation switches");
+    v.section("baselines", baselines, "settings of the baseline selectors");
+    v.section("selection", selection, "which selector, what budget");
+    v.section("runtime", runtime, "device, threads, folders, progress: does not change results, not hashed");
+  }
+
+  std::string label() const { return name.empty() ? selection.selector : name; }
+};
+
+// The resolved config as JSON and its hash; `runtime` is left out of the hash (it does not change
+// what is measured).
+nlohmann::json experiment_config_json(const ExperimentConfig& cfg);
+std::string experiment_config_hash(const ExperimentConfig& cfg);
+
+// A config file, its `extends` chain applied first (paths relative to the file), without its
+// `sweep` section. Errors name the key and the file.
+nlohmann::json load_config_file_chain(const std::string& path, std::vector<std::string>* files_read = nullptr);
+// The `sweep` section of a file (or its `extends` chain); null when none.
+nlohmann::json load_sweep_section(const std::string& path);
+
+// Defaults <- file chain <- overrides ("a.b=value"). path "" = defaults only.
+ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// Checks cross-field constraints (budget in (0, 1], known selector, ...); throws ConfigError
+// naming the key.
+void validate_experiment_config(const ExperimentConfig& cfg, const std::string& source);
+
+// Every selector name `selection.selector` accepts: lead, base and the baselines.
+std::vector<std::string> known_selectors();
+
+}  // namespace lb

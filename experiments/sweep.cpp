@@ -1,0 +1,387 @@
+// Sweep expansion, resumable parallel execution and Slurm scripts; see sweep.h.
+#include "experiments/sweep.h"
+
+#include "core/device.h"
+#include "core/json_io.h"
+#include "core/progress.h"
+#include "experiments/cli.h"
+#include "experiments/record.h"
+#include "experiments/table.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace lb {
+
+namespace {
+
+std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string fmt_duration(double s) {
+  char b[32];
+  if (s < 60)
+    std::snprintf(b, sizeof(b), "%.1f s", s);
+  else
+    std::snprintf(b, sizeof(b), "%dm%02ds", int(s) / 60, int(s) % 60);
+  return b;
+}
+
+}  // namespace
+
+SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::string>& cli_overrides,
+                     const std::string& results_dir) {
+  SweepPlan plan;
+  plan.config_path = config_path;
+  nlohmann::json sweep = load_sweep_section(config_path);
+  std::string where = "the sweep section of " + config_path;
+  if (!sweep.is_null() && !sweep.is_object()) throw ConfigError(where + " must be an object with `grid` and/or `variants`");
+
+  // Grid: key -> values; "seed" varies slowest so that every selector's first seed finishes first.
+  std::vector<std::pair<std::string, std::vector<nlohmann::json>>> grid;
+  std::vector<std::pair<std::string, nlohmann::json>> variants;  // (name, set)
+  if (sweep.is_object()) {
+    for (auto it = sweep.begin(); it != sweep.end(); ++it)
+      if (it.key() != "grid" && it.key() != "variants")
+        throw ConfigError("unknown key 'sweep." + it.key() + "' in " + config_path + "; known: grid, variants");
+    if (sweep.contains("grid")) {
+      const auto& g = sweep["grid"];
+      if (!g.is_object()) throw ConfigError("'sweep.grid' in " + config_path + " must be an object of key: [values]");
+      for (auto it = g.begin(); it != g.end(); ++it) {
+        if (!it.value().is_array() || it.value().empty())
+          throw ConfigError("'sweep.grid." + it.key() + "' in " + config_path + " must be a non-empty list of values");
+        grid.emplace_back(it.key(), std::vector<nlohmann::json>(it.value().begin(), it.value().end()));
+      }
+      std::stable_partition(grid.begin(), grid.end(), [](const auto& kv) { return kv.first == "seed"; });
+    }
+    if (sweep.contains("variants")) {
+      const auto& vs = sweep["variants"];
+      if (!vs.is_array()) throw ConfigError("'sweep.variants' in " + config_path + " must be a list of {name, set}");
+      for (size_t i = 0; i < vs.size(); ++i) {
+        std::string w = "'sweep.variants[" + std::to_string(i) + "]' in " + config_path;
+        if (!vs[i].is_object() || !vs[i].contains("name") || !vs[i]["name"].is_string())
+          throw ConfigError(w + " needs a string `name`");
+        nlohmann::json set = vs[i].value("set", nlohmann::json::object());
+        if (!set.is_object()) throw ConfigError(w + ": `set` must be an object of key: value");
+        for (auto it = vs[i].begin(); it != vs[i].end(); ++it)
+          if (it.key() != "name" && it.key() != "set" && it.key() != "description")
+            throw ConfigError(w + ": unknown key '" + it.key() + "'; known: name, set, description");
+        variants.emplace_back(vs[i]["name"].get<std::string>(), set);
+      }
+    }
+  }
+  if (variants.empty()) variants.emplace_back("", nlohmann::json::object());
+
+  // Odometer over the grid.
+  std::vector<size_t> pos(grid.size(), 0);
+  std::map<std::string, int> seen_hash;
+  int index = 0;
+  for (;;) {
+    for (const auto& [vname, vset] : variants) {
+      SweepRun run;
+      for (size_t k = 0; k < grid.size(); ++k)
+        run.overrides.push_back(grid[k].first + "=" + value_text(grid[k].second[pos[k]]));
+      if (!vname.empty()) run.overrides.push_back("name=" + vname);
+      for (auto it = vset.begin(); it != vset.end(); ++it) run.overrides.push_back(it.key() + "=" + value_text(it.value()));
+      // Apply with error messages that say where each override came from.
+      ExperimentConfig cfg = load_experiment_config(config_path, {});
+      for (size_t k = 0; k < grid.size(); ++k)
+        config_set(cfg, grid[k].first, value_text(grid[k].second[pos[k]]), "'sweep.grid' of " + config_path);
+      if (!vname.empty()) cfg.name = vname;
+      for (auto it = vset.begin(); it != vset.end(); ++it)
+        config_set(cfg, it.key(), value_text(it.value()), "sweep variant '" + vname + "' of " + config_path);
+      config_apply_overrides(cfg, cli_overrides);
+      for (const auto& o : cli_overrides) run.overrides.push_back(o);
+      validate_experiment_config(cfg, config_path + " (sweep run " + std::to_string(index) + ")");
+      run.index = index++;
+      run.config = cfg;
+      run.hash = experiment_config_hash(cfg);
+      if (seen_hash.count(run.hash))
+        throw ConfigError(config_path + ": sweep runs " + std::to_string(seen_hash[run.hash]) + " and " +
+                          std::to_string(run.index) + " resolve to the same config; remove the duplicate");
+      seen_hash[run.hash] = run.index;
+      char pct[32];
+      std::snprintf(pct, sizeof(pct), "%g", cfg.selection.budget_fraction * 100);
+      run.label = cfg.label() + "-b" + pct + "-s" + std::to_string(cfg.seed);
+      plan.runs.push_back(std::move(run));
+    }
+    size_t k = grid.size();
+    while (k > 0) {
+      --k;
+      if (++pos[k] < grid[k].second.size()) break;
+      pos[k] = 0;
+      if (k == 0) {
+        k = grid.size() + 1;  // wrapped around: done
+        break;
+      }
+    }
+    if (grid.empty() || k == grid.size() + 1) break;
+  }
+  plan.results_dir = results_dir.empty() ? (plan.runs.empty() ? std::string("results/runs") : plan.runs[0].config.runtime.out_dir)
+                                         : results_dir;
+  for (auto& r : plan.runs)
+    r.record_path = (fs::path(plan.results_dir) /
+                     run_record_file_name(r.config.label(), r.config.selection.budget_fraction, r.config.seed, r.hash))
+                        .string();
+  return plan;
+}
+
+bool run_is_done(const SweepRun& run, std::string* why) {
+  if (!file_exists(run.record_path)) {
+    if (why) *why = "missing";
+    return false;
+  }
+  try {
+    RunRecord r = read_run_record(run.record_path);
+    if (r.config_hash != run.hash) {
+      if (why) *why = run.record_path + ": config hash " + r.config_hash + " differs from the run's " + run.hash;
+      return false;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+    return false;
+  }
+}
+
+std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepRun& run, int threads,
+                                       const std::string& device, int progress) {
+  std::vector<std::string> a = {"run", plan.config_path};
+  for (const auto& o : run.overrides) a.push_back(o);
+  a.push_back("--out");
+  a.push_back(run.record_path);
+  a.push_back("--threads");
+  a.push_back(std::to_string(threads));
+  a.push_back("--device");
+  a.push_back(device);
+  if (progress == 1) a.push_back("--progress");
+  if (progress == 0) a.push_back("--quiet");
+  return a;
+}
+
+namespace {
+
+std::string log_path_of(const SweepPlan& plan, const SweepRun& run) {
+  return (fs::path(plan.results_dir) / "logs" / (fs::path(run.record_path).stem().string() + ".log")).string();
+}
+
+pid_t spawn_run(const std::string& exe, const std::vector<std::string>& args, const std::string& log_path) {
+  std::error_code ec;
+  if (!log_path.empty()) fs::create_directories(fs::path(log_path).parent_path(), ec);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (!log_path.empty()) {
+    posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  }
+  std::vector<std::string> argv_s = {exe};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("cannot start " + exe + " (" + std::strerror(rc) + ")");
+  return pid;
+}
+
+}  // namespace
+
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
+  SweepOutcome out;
+  out.total = static_cast<int>(plan.runs.size());
+  std::vector<const SweepRun*> todo;
+  for (const auto& r : plan.runs) {
+    std::string why;
+    if (run_is_done(r, &why)) {
+      ++out.already_done;
+      continue;
+    }
+    if (why != "missing") out.redo.push_back(r.label + ": previous record unusable, redoing (" + why + ")");
+    todo.push_back(&r);
+  }
+  int budget = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int jobs = std::max(1, std::min(options.jobs, std::max<int>(1, static_cast<int>(todo.size()))));
+  int threads_each = std::max(1, budget / jobs);
+  log_line("sweep: " + std::to_string(out.total) + " runs in " + plan.results_dir + ": " +
+           std::to_string(out.already_done) + " already done, " + std::to_string(todo.size()) + " to run with " +
+           std::to_string(jobs) + " job(s) x " + std::to_string(threads_each) + " thread(s)");
+  for (const auto& r : out.redo) log_line("sweep: " + r);
+  if (options.dry_run) {
+    for (auto* r : todo) log_line("would run: " + joined_command_line(run_arguments(plan, *r, threads_each, options.device, options.progress)));
+    return out;
+  }
+  double t0 = now_seconds();
+  int finished = 0;
+  auto report = [&](const SweepRun& r, int rc, double secs, const std::string& log) {
+    ++finished;
+    char head[64];
+    std::snprintf(head, sizeof(head), "[%3d/%zu]", finished, todo.size());
+    double elapsed = now_seconds() - t0;
+    double eta = finished < static_cast<int>(todo.size()) ? elapsed / finished * (todo.size() - finished) : 0;
+    if (rc == 0) {
+      ++out.ran;
+      log_line(std::string(head) + " done   " + r.label + "  " + fmt_duration(secs) + "  (sweep " + fmt_duration(elapsed) +
+               ", ETA " + fmt_duration(eta) + ")");
+    } else {
+      ++out.failed;
+      std::string f = r.label + ": exit code " + std::to_string(rc) + (log.empty() ? "" : ", log: " + log);
+      out.failures.push_back(f);
+      log_line(std::string(head) + " FAILED " + f);
+    }
+  };
+
+  if (options.execute) {
+    for (auto* r : todo) {
+      double s = now_seconds();
+      int rc = options.execute(*r);
+      report(*r, rc, now_seconds() - s, "");
+    }
+    return out;
+  }
+
+  std::string exe = options.executable.empty() ? self_executable() : options.executable;
+  struct Live {
+    const SweepRun* run;
+    double start;
+    std::string log;
+  };
+  std::map<pid_t, Live> live;
+  size_t next = 0;
+  while (next < todo.size() || !live.empty()) {
+    while (next < todo.size() && static_cast<int>(live.size()) < jobs) {
+      const SweepRun* r = todo[next++];
+      std::string log = options.inherit_output ? std::string() : log_path_of(plan, *r);
+      auto args = run_arguments(plan, *r, threads_each, options.device, options.progress < 0 ? 1 : options.progress);
+      pid_t pid = spawn_run(exe, args, log);
+      log_line("          start  " + r->label + (log.empty() ? std::string() : "  (log: " + log + ")"));
+      live[pid] = {r, now_seconds(), log};
+    }
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto it = live.find(pid);
+    if (it == live.end()) continue;
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    // A run that exited 0 but left no usable record counts as failed.
+    std::string why;
+    if (rc == 0 && !run_is_done(*it->second.run, &why)) rc = 1;
+    report(*it->second.run, rc, now_seconds() - it->second.start, it->second.log);
+    live.erase(it);
+  }
+  return out;
+}
+
+std::string write_slurm_script(const SweepPlan& plan, const SweepOptions& options, int cpus_per_task) {
+  std::string runs_path = (fs::path(plan.results_dir) / "_sweep_runs.txt").string();
+  std::string script_path = (fs::path(plan.results_dir) / "sweep.slurm").string();
+  std::string lines;
+  for (const auto& r : plan.runs) {
+    auto args = run_arguments(plan, r, cpus_per_task, options.device, 1);
+    args.push_back("--skip-existing");
+    lines += joined_command_line(args) + "\n";
+  }
+  write_file_atomic(runs_path, lines);
+  std::string exe = options.executable.empty() ? self_executable() : options.executable;
+  std::string s;
+  s += "#!/bin/bash\n";
+  s += "# Slurm job array for `" + command_line() + "`: one leadbench run per array task.\n";
+  s += "# Submit from the folder the sweep was planned in (config and results paths are relative to it):\n";
+  s += "#   sbatch " + script_path + "\n";
+  s += "# A task whose record already exists (same config hash) exits at once, so resubmitting resumes.\n";
+  s += "# Then: leadbench table " + plan.results_dir + "\n";
+  s += "#SBATCH --job-name=leadbench-sweep\n";
+  s += "#SBATCH --array=0-" + std::to_string(std::max<int>(0, static_cast<int>(plan.runs.size()) - 1)) + "\n";
+  s += "#SBATCH --cpus-per-task=" + std::to_string(cpus_per_task) + "\n";
+  s += "#SBATCH --output=" + plan.results_dir + "/logs/slurm-%A_%a.log\n";
+  s += "# Add e.g. #SBATCH --gres=gpu:1 and pass --device cuda for GPU runs.\n";
+  s += "set -euo pipefail\n";
+  s += "LEADBENCH=\"${LEADBENCH:-" + exe + "}\"\n";
+  s += "mkdir -p " + joined_command_line({plan.results_dir + "/logs"}) + "\n";
+  s += "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " + joined_command_line({runs_path}) + ")\n";
+  s += "eval \"\\\"$LEADBENCH\\\" $line\"\n";
+  write_file_atomic(script_path, s);
+  ::chmod(script_path.c_str(), 0755);
+  return script_path;
+}
+
+namespace {
+const char* kSweepUsage =
+    "usage: leadbench sweep CONFIG [key=value ...] [--jobs N] [--threads N] [--out DIR] [--device D]\n"
+    "                       [--slurm] [--dry-run] [--no-table] [--progress|--quiet]\n"
+    "  Runs every combination of CONFIG's `sweep.grid` lists and `sweep.variants`, each as its own\n"
+    "  `leadbench run` process writing one record into DIR (default: the config's runtime.out_dir).\n"
+    "  Resumable: runs whose record exists with the same config hash are skipped; re-run the same\n"
+    "  command after a kill. Then writes the tables (leadbench table DIR) unless --no-table.\n"
+    "  --jobs N     runs at once (default 1); --threads N is the total thread budget split over jobs\n"
+    "  --slurm      write DIR/sweep.slurm (a job array, one run per task) instead of running\n"
+    "  --dry-run    list the runs that would start\n";
+}
+
+int cmd_sweep(const std::vector<std::string>& args) {
+  ParsedArgs p = parse_args(args, {"--jobs", "--out"}, {"--slurm", "--dry-run", "--no-table"});
+  if (p.common.help) {
+    std::cout << kSweepUsage;
+    return 0;
+  }
+  if (p.positional.size() != 1) throw UsageError(std::string("sweep needs one CONFIG file\n") + kSweepUsage);
+  SweepOptions opt;
+  try {
+    opt.jobs = std::stoi(p.value("--jobs", "1"));
+  } catch (const std::exception&) {
+    throw UsageError("--jobs needs an integer");
+  }
+  if (opt.jobs < 1) throw UsageError("--jobs must be >= 1");
+  opt.threads = p.common.threads;
+  opt.device = p.common.device;
+  opt.progress = p.common.progress;
+  opt.dry_run = p.has("--dry-run");
+  apply_common_flags(p.common);
+  SweepPlan plan = plan_sweep(p.positional[0], p.overrides, p.value("--out"));
+  if (plan.runs.empty()) throw ConfigError(p.positional[0] + ": the sweep has no runs");
+  if (p.has("--slurm")) {
+    int cpus = opt.threads > 0 ? opt.threads : 4;
+    std::string path = write_slurm_script(plan, opt, cpus);
+    log_line("wrote " + path + " (" + std::to_string(plan.runs.size()) + " array tasks); submit with: sbatch " + path);
+    return 0;
+  }
+  write_json_atomic((fs::path(plan.results_dir) / "_sweep_plan.json").string(),
+                    {{"command", command_line()},
+                     {"config", plan.config_path},
+                     {"runs", [&] {
+                        nlohmann::json a = nlohmann::json::array();
+                        for (const auto& r : plan.runs)
+                          a.push_back({{"label", r.label}, {"hash", r.hash}, {"record", r.record_path}, {"overrides", r.overrides}});
+                        return a;
+                      }()}});
+  SweepOutcome o = run_sweep(plan, opt);
+  if (opt.dry_run) return 0;
+  log_line("sweep: " + std::to_string(o.ran) + " ran, " + std::to_string(o.already_done) + " already done, " +
+           std::to_string(o.failed) + " failed");
+  for (const auto& f : o.failures) log_line("  failed: " + f);
+  if (!p.has("--no-table")) {
+    std::vector<std::string> targs = {plan.results_dir};
+    cmd_table(targs);
+  }
+  return o.failed ? 1 : 0;
+}
+
+}  // namespace lb

@@ -1,0 +1,78 @@
+// Sweeps: the product of a config file's list-valued keys (selectors x budgets x seeds x knobs) and
+// its named variants, run as parallel child processes within a thread budget. Resumable: a run whose
+// record exists, parses and carries the same config hash is never redone, so a killed sweep restarts
+// where it stopped. `--slurm` writes a job-array script running the same runs on a cluster.
+//
+// The sweep section of a config file:
+//   "sweep": {
+//     "grid": {"selection.selector": ["lead", "random"], "seed": [0, 1, 2]},
+//     "variants": [{"name": "lead_no_delta", "set": {"selection.selector": "lead", "lead.use_loss_change": false}}]
+//   }
+#pragma once
+
+#include "experiments/experiment_config.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct SweepRun {
+  int index = 0;
+  std::vector<std::string> overrides;  // key=value, grid and variant first, then the command line's
+  ExperimentConfig config;             // resolved
+  std::string hash;                    // experiment_config_hash(config)
+  std::string record_path;             // results_dir / run_record_file_name(...)
+  std::string label;                   // "lead-b2.5-s0" for progress lines
+};
+
+struct SweepPlan {
+  std::string config_path;
+  std::string results_dir;
+  std::vector<SweepRun> runs;
+};
+
+// Expands the sweep of `config_path`; results_dir "" = the config's runtime.out_dir (after overrides).
+// Errors name the file and the key.
+SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::string>& cli_overrides,
+                     const std::string& results_dir = "");
+
+// True when the run's record exists, parses and has the run's config hash; else `why` says what is
+// there instead ("missing", or the problem with the file).
+bool run_is_done(const SweepRun& run, std::string* why);
+
+struct SweepOptions {
+  int jobs = 1;           // runs at once
+  int threads = 0;        // total thread budget (0 = all cores), split over jobs
+  std::string device = "auto";
+  int progress = -1;      // passed to children: 1 --progress, 0 --quiet
+  bool dry_run = false;   // list what would run
+  std::string executable; // leadbench binary to start (default: this one)
+  bool inherit_output = false;  // children write to this terminal (demo) instead of per-run log files
+  // Tests: execute a run in-process (sequentially) instead of starting a process; returns an exit code.
+  std::function<int(const SweepRun&)> execute;
+};
+
+struct SweepOutcome {
+  int total = 0;
+  int already_done = 0;
+  int ran = 0;
+  int failed = 0;
+  std::vector<std::string> failures;  // "label: exit code N, log: path"
+  std::vector<std::string> redo;      // runs whose previous record was unusable (named, with why)
+};
+
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options);
+
+// The `leadbench` arguments of one run (after the program name).
+std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepRun& run, int threads,
+                                       const std::string& device, int progress);
+
+// Writes results_dir/sweep.slurm and results_dir/_sweep_runs.txt; returns the script path.
+std::string write_slurm_script(const SweepPlan& plan, const SweepOptions& options, int cpus_per_task);
+
+// `leadbench sweep CONFIG [key=value ...] [--jobs N] [--out DIR] [--slurm] [--dry-run]`.
+int cmd_sweep(const std::vector<std::string>& args);
+
+}  // namespace lb

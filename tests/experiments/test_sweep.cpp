@@ -1,0 +1,212 @@
+// Config files and sweeps: errors name the key and the file, `extends` chains, grid x variants
+// expansion, and resuming after a simulated kill without redoing finished runs.
+#include "core/json_io.h"
+#include "experiments/experiment_config.h"
+#include "experiments/record.h"
+#include "experiments/sweep.h"
+#include "fake_records.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("leadbench_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("config errors name the key and the file") {
+  fs::path dir = fresh_dir("config_errors");
+  write(dir / "unknown.json", R"({"train": {"lr": 0.01, "lrr": 2}})");
+  std::string e = error_of([&] { lb::load_experiment_config((dir / "unknown.json").string(), {}); });
+  CHECK(e.find("train.lrr") != std::string::npos);
+  CHECK(e.find("unknown.json") != std::string::npos);
+
+  write(dir / "type.json", R"({"selection": {"budget_fraction": "much"}})");
+  e = error_of([&] { lb::load_experiment_config((dir / "type.json").string(), {}); });
+  CHECK(e.find("selection.budget_fraction") != std::string::npos);
+  CHECK(e.find("type.json") != std::string::npos);
+
+  // A bad key in the parent file is blamed on the parent, not the child.
+  write(dir / "parent.json", R"({"world": {"pool_sise": 10}})");
+  write(dir / "child.json", R"({"extends": "parent.json", "seed": 3})");
+  e = error_of([&] { lb::load_experiment_config((dir / "child.json").string(), {}); });
+  CHECK(e.find("world.pool_sise") != std::string::npos);
+  CHECK(e.find("parent.json") != std::string::npos);
+
+  write(dir / "syntax.json", "{\n  \"seed\": 1,\n  \"train\": {\"lr\": }\n}\n");
+  e = error_of([&] { lb::load_experiment_config((dir / "syntax.json").string(), {}); });
+  CHECK(e.find("syntax.json") != std::string::npos);
+  CHECK(e.find("line 3") != std::string::npos);
+
+  e = error_of([&] { lb::load_experiment_config("", {"selection.selektor=lead"}); });
+  CHECK(e.find("selection.selektor") != std::string::npos);
+
+  lb::ExperimentConfig cfg = lb::load_experiment_config("", {"selection.selector=magic"});
+  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+  CHECK(e.find("selection.selector") != std::string::npos);
+  CHECK(e.find("magic") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("extends chains apply parent first; the run hash ignores runtime settings") {
+  fs::path dir = fresh_dir("extends");
+  write(dir / "parent.json", R"({"seed": 5, "world": {"pool_size": 100}, "train": {"lr": 0.5}})");
+  write(dir / "child.json", R"({"extends": "parent.json", "train": {"lr": 0.25}, "sweep": {"grid": {"seed": [1, 2]}}})");
+  auto cfg = lb::load_experiment_config((dir / "child.json").string(), {"world.pool_size=200"});
+  CHECK(cfg.seed == 5);
+  CHECK(cfg.train.lr == 0.25);
+  CHECK(cfg.world.pool_size == 200);
+  auto other = cfg;
+  other.runtime.threads = 7;
+  other.runtime.out_dir = "elsewhere";
+  CHECK(lb::experiment_config_hash(cfg) == lb::experiment_config_hash(other));
+  other.train.lr = 0.3;
+  CHECK(lb::experiment_config_hash(cfg) != lb::experiment_config_hash(other));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sweep expands grid x variants, seeds slowest") {
+  fs::path dir = fresh_dir("expand");
+  write(dir / "sweep.json", R"({
+    "world": {"pool_size": 100},
+    "sweep": {
+      "grid": {"selection.selector": ["random", "longest"], "seed": [0, 1], "selection.budget_fraction": [0.1, 0.2]},
+      "variants": [{"name": "a", "set": {"train.lr": 0.1}}, {"name": "b", "set": {"train.lr": 0.2}}]
+    }
+  })");
+  auto plan = lb::plan_sweep((dir / "sweep.json").string(), {"train.epochs=1"}, (dir / "out").string());
+  REQUIRE(plan.runs.size() == 16);
+  CHECK(plan.runs[0].config.seed == 0);
+  CHECK(plan.runs[7].config.seed == 0);
+  CHECK(plan.runs[8].config.seed == 1);
+  std::set<std::string> hashes, paths;
+  for (const auto& r : plan.runs) {
+    hashes.insert(r.hash);
+    paths.insert(r.record_path);
+    CHECK(r.config.train.epochs == 1);
+    CHECK((r.config.name == "a" ? r.config.train.lr == 0.1 : r.config.train.lr == 0.2));
+  }
+  CHECK(hashes.size() == 16);
+  CHECK(paths.size() == 16);
+
+  write(dir / "bad.json", R"({"sweep": {"grid": {"selection.budgett": [0.1]}}})");
+  std::string e = error_of([&] { lb::plan_sweep((dir / "bad.json").string(), {}); });
+  CHECK(e.find("selection.budgett") != std::string::npos);
+  CHECK(e.find("bad.json") != std::string::npos);
+
+  write(dir / "dup.json", R"({"sweep": {"grid": {"seed": [1, 1]}}})");
+  e = error_of([&] { lb::plan_sweep((dir / "dup.json").string(), {}); });
+  CHECK(e.find("same config") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sweep resumes after a simulated kill without redoing finished runs") {
+  fs::path dir = fresh_dir("resume");
+  write(dir / "sweep.json", R"({"world": {"pool_size": 100},
+    "sweep": {"grid": {"seed": [0, 1], "selection.selector": ["random", "longest", "lead"]}}})");
+  auto plan = lb::plan_sweep((dir / "sweep.json").string(), {}, (dir / "results").string());
+  REQUIRE(plan.runs.size() == 6);
+
+  // A fake run: writes a complete record with the run's hash, atomically, as the runner does.
+  std::vector<std::string> executed;
+  auto finish = [&](const lb::SweepRun& r) {
+    executed.push_back(r.label);
+    lbtest::FakeRun f;
+    f.name = r.config.label();
+    f.selector = r.config.selection.selector;
+    f.seed = r.config.seed;
+    f.scores = {10, 20, 30, 40};
+    f.stderrs = {1, 1, 1, 1};
+    f.hash = r.hash;
+    lb::write_json_atomic(r.record_path, lbtest::fake_record(f));
+    return 0;
+  };
+
+  // First attempt: killed while running the fourth run (it leaves a temporary file behind).
+  lb::SweepOptions opt;
+  int calls = 0;
+  opt.execute = [&](const lb::SweepRun& r) {
+    if (++calls == 4) {
+      write(r.record_path + ".tmp.999", "{\"format\": \"leadb");
+      throw std::runtime_error("simulated kill");
+    }
+    return finish(r);
+  };
+  CHECK_THROWS_WITH(lb::run_sweep(plan, opt), "simulated kill");
+  CHECK(executed.size() == 3);
+
+  // One finished record was damaged by hand: it is redone and named.
+  { std::ofstream(plan.runs[1].record_path) << "{ not json"; }
+
+  executed.clear();
+  opt.execute = finish;
+  auto out = lb::run_sweep(plan, opt);
+  CHECK(out.total == 6);
+  CHECK(out.already_done == 2);
+  CHECK(out.ran == 4);
+  CHECK(out.failed == 0);
+  REQUIRE(out.redo.size() == 1);
+  CHECK(out.redo[0].find(plan.runs[1].label) != std::string::npos);
+  std::vector<std::string> expected = {plan.runs[1].label, plan.runs[3].label, plan.runs[4].label, plan.runs[5].label};
+  CHECK(executed == expected);
+
+  // A third attempt does nothing.
+  executed.clear();
+  out = lb::run_sweep(plan, opt);
+  CHECK(out.already_done == 6);
+  CHECK(executed.empty());
+
+  // A record whose config hash differs (the config changed) is not taken as done.
+  plan.runs[0].hash = "ffffffffffffffff";
+  std::string why;
+  CHECK_FALSE(lb::run_is_done(plan.runs[0], &why));
+  CHECK(why.find("config hash") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sweep --slurm writes a job array with one run per task") {
+  fs::path dir = fresh_dir("slurm");
+  write(dir / "sweep.json", R"({"sweep": {"grid": {"seed": [0, 1, 2]}}})");
+  auto plan = lb::plan_sweep((dir / "sweep.json").string(), {}, (dir / "results").string());
+  lb::SweepOptions opt;
+  opt.executable = "/opt/leadbench/bin/leadbench";
+  std::string script = lb::write_slurm_script(plan, opt, 4);
+  std::ifstream f(script);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK(text.find("#SBATCH --array=0-2") != std::string::npos);
+  CHECK(text.find("#SBATCH --cpus-per-task=4") != std::string::npos);
+  CHECK(text.find("SLURM_ARRAY_TASK_ID") != std::string::npos);
+  std::ifstream rf(dir / "results" / "_sweep_runs.txt");
+  std::string line;
+  int n = 0;
+  while (std::getline(rf, line)) {
+    CHECK(line.rfind("run ", 0) == 0);
+    CHECK(line.find("--skip-existing") != std::string::npos);
+    CHECK(line.find(plan.runs[n].record_path) != std::string::npos);
+    ++n;
+  }
+  CHECK(n == 3);
+  fs::remove_all(dir);
+}
