@@ -53,33 +53,41 @@ int64_t group_quota(int64_t group_size, double rho) {
 }
 
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
-                          int max_uses, double rho, std::vector<SampleId>& scratch) {
+                          int max_uses, double rho, FineSelectScratch& scratch) {
   FineSelection out;
-  auto better = [utility](SampleId a, SampleId b) {
-    return utility_ranks_before(utility[a], a, utility[b], b);
+  auto better = [](const FineCandidate& a, const FineCandidate& b) {
+    return utility_ranks_before(a.utility, a.id, b.utility, b.id);
   };
+  // One pass: copy each group's eligible members with their utility.
+  scratch.candidates.clear();
+  scratch.begin.assign(groups.size() + 1, 0);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    scratch.begin[g] = static_cast<int64_t>(scratch.candidates.size());
+    for (SampleId id : groups[g].members)
+      if (uses[id] < max_uses) scratch.candidates.push_back(FineCandidate{utility[id], id});
+  }
+  scratch.begin[groups.size()] = static_cast<int64_t>(scratch.candidates.size());
+  out.eligible = static_cast<int64_t>(scratch.candidates.size());
+
   std::vector<int64_t> quotas(groups.size());
-  std::vector<int64_t> eligible(groups.size(), 0);
   int64_t quota_total = 0;
   for (size_t g = 0; g < groups.size(); ++g) {
-    for (SampleId id : groups[g].members) eligible[g] += uses[id] < max_uses ? 1 : 0;
-    out.eligible += eligible[g];
-    quotas[g] = group_quota(static_cast<int64_t>(groups[g].members.size()), rho);
-    quota_total += std::min(quotas[g], eligible[g]);
+    const int64_t eligible = scratch.begin[g + 1] - scratch.begin[g];
+    quotas[g] = std::min(group_quota(static_cast<int64_t>(groups[g].members.size()), rho), eligible);
+    quota_total += quotas[g];
   }
   if (quota_total == 0 && out.eligible > 0) {
     out.min_one_fallback = true;
-    for (size_t g = 0; g < groups.size(); ++g) quotas[g] = eligible[g] > 0 ? 1 : 0;
+    for (size_t g = 0; g < groups.size(); ++g) quotas[g] = scratch.begin[g + 1] > scratch.begin[g] ? 1 : 0;
   }
   for (size_t g = 0; g < groups.size(); ++g) {
-    const int64_t q = std::min(quotas[g], eligible[g]);
+    const int64_t q = quotas[g];
     if (q <= 0) continue;
-    scratch.clear();
-    for (SampleId id : groups[g].members)
-      if (uses[id] < max_uses) scratch.push_back(id);
-    if (static_cast<int64_t>(scratch.size()) > q) std::nth_element(scratch.begin(), scratch.begin() + q, scratch.end(), better);
-    std::sort(scratch.begin(), scratch.begin() + q, better);
-    out.ids.insert(out.ids.end(), scratch.begin(), scratch.begin() + q);
+    auto first = scratch.candidates.begin() + scratch.begin[g];
+    auto last = scratch.candidates.begin() + scratch.begin[g + 1];
+    if (last - first > q) std::nth_element(first, first + q, last, better);
+    std::sort(first, first + q, better);
+    for (auto it = first; it != first + q; ++it) out.ids.push_back(it->id);
     out.per_task.emplace_back(groups[g].task, q);
   }
   return out;

@@ -41,9 +41,21 @@ struct FineSelection {
 
 int64_t group_quota(int64_t group_size, double rho);
 
-// utility and uses are pool-sized arrays indexed by SampleId. scratch is reused between calls.
+// A candidate copied out of the pool-sized arrays, so that the partial sort reads contiguous memory.
+struct FineCandidate {
+  double utility;
+  SampleId id;
+};
+// Reused between calls (no allocation per round once warm).
+struct FineSelectScratch {
+  std::vector<FineCandidate> candidates;  // every group's eligible members, group after group
+  std::vector<int64_t> begin;             // per group: offset of its candidates (size groups + 1)
+};
+
+// utility and uses are pool-sized arrays indexed by SampleId. One pass reads each member's uses and
+// utility once; the partial sorts then run on the copied candidates.
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
-                          int max_uses, double rho, std::vector<SampleId>& scratch);
+                          int max_uses, double rho, FineSelectScratch& scratch);
 
 // True when a ranks before b: higher utility, then lower id; NaN last.
 inline bool utility_ranks_before(double ua, SampleId a, double ub, SampleId b) {

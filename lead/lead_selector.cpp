@@ -197,8 +197,7 @@ void LeadSelector::setup(const std::vector<int>& task_of, std::vector<std::strin
       bandit_->retire(c);
     }
   bandit_rng_ = Rng::derive(selection_seed, "lead.bandit");
-  g_prev_.clear();
-  has_g_prev_ = false;
+  prev_cluster_ = -1;
   g_cluster_.assign(k, {});
   has_g_cluster_.assign(k, 0);
   prepared_ = true;
@@ -347,15 +346,19 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
   const int k = pending_cluster_;
   pending_cluster_ = -1;
 
-  // Gradient sketch of this round (a CPU float32 copy).
-  std::vector<float> g_now;
+  // Gradient sketch of this round, read in place when it already is CPU float32.
   const bool has_sketch = feedback.grad_mean.defined() && feedback.grad_mean.numel() > 0;
+  torch::Tensor g_now;
   if (has_sketch) {
-    torch::Tensor g = feedback.grad_mean.detach().to(torch::kCPU, torch::kFloat32).contiguous().reshape({-1});
-    g_now.assign(g.data_ptr<float>(), g.data_ptr<float>() + g.numel());
+    g_now = feedback.grad_mean.detach();
+    if (g_now.device().type() != torch::kCPU || g_now.scalar_type() != torch::kFloat32)
+      g_now = g_now.to(torch::kCPU, torch::kFloat32);
+    g_now = g_now.contiguous().reshape({-1});
   }
+  const int64_t g_len = has_sketch ? g_now.numel() : 0;
 
-  // Loss-change estimate Delta L'_k for this round's samples.
+  // Loss-change estimate Delta L'_k for this round's samples. g_prev is the stored sketch of the
+  // cluster the previous round trained (that round's gradient), so one copy per cluster suffices.
   LossChange lc;
   if (!cfg_.use_loss_change) {
     lc.which = LossChangeCase::disabled;
@@ -367,8 +370,8 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
     }
   } else {
     const std::vector<float>* gk = has_g_cluster_[k] ? &g_cluster_[k] : nullptr;
-    const std::vector<float>* gp = has_g_prev_ ? &g_prev_ : nullptr;
-    if ((gk && gk->size() != g_now.size()) || (gp && gp->size() != g_now.size()))
+    const std::vector<float>* gp = prev_cluster_ >= 0 ? &g_cluster_[prev_cluster_] : nullptr;
+    if ((gk && static_cast<int64_t>(gk->size()) != g_len) || (gp && static_cast<int64_t>(gp->size()) != g_len))
       throw std::invalid_argument("LeadSelector::observe: the gradient sketch changed length between rounds");
     lc = loss_change(gk, gp, feedback.lr_mean);
   }
@@ -410,10 +413,10 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
   const double normalised = bandit_->update(k, reward);
 
   if (has_sketch) {
-    g_cluster_[k] = g_now;
+    const float* g = g_now.data_ptr<float>();
+    g_cluster_[k].assign(g, g + g_len);  // reuses the cluster's buffer after its first round
     has_g_cluster_[k] = 1;
-    g_prev_ = std::move(g_now);
-    has_g_prev_ = true;
+    prev_cluster_ = k;
   }
 
   if (!rounds_.empty()) {

@@ -89,7 +89,7 @@ class LeadSelector : public Selector {
   std::vector<int64_t> cluster_eligible_;  // per cluster: members with uses < max_uses
   std::optional<Exp3Bandit> bandit_;
   Rng bandit_rng_{0};
-  std::vector<SampleId> scratch_;
+  FineSelectScratch scratch_;
 
   int64_t budget_ = 0;
   int64_t unique_ = 0;
@@ -99,9 +99,8 @@ class LeadSelector : public Selector {
   bool min_one_logged_ = false;
   std::string stop_reason_;
 
-  // Loss-change state: the previous round's gradient sketch and each cluster's last one.
-  std::vector<float> g_prev_;
-  bool has_g_prev_ = false;
+  // Loss-change state: each cluster's last gradient sketch; g_prev = g_cluster_[prev_cluster_].
+  int prev_cluster_ = -1;  // cluster trained by the previous round with a sketch; -1: none yet
   std::vector<std::vector<float>> g_cluster_;
   std::vector<char> has_g_cluster_;
   bool no_sketch_logged_ = false;

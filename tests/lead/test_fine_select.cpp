@@ -69,7 +69,7 @@ TEST_CASE("fine selection takes the top utility per task, respects eligibility, 
   u[15] = std::nan("");  // ranks last
   std::vector<int32_t> uses(20, 0);
   uses[3] = 4;  // trained max_uses times: not eligible
-  std::vector<SampleId> scratch;
+  FineSelectScratch scratch;
   FineSelection s = fine_select(groups, u.data(), uses.data(), 4, 0.3, scratch);
   CHECK(s.ids == std::vector<SampleId>{5, 7, 1, 12, 10, 11});  // task 1: 12 then ties 10, 11 by id
   REQUIRE(s.per_task.size() == 2);
@@ -90,7 +90,7 @@ TEST_CASE("fine selection falls back to one per task when every quota floors to 
   std::vector<double> u = {1, 3, 2, 0.5, 0.7};
   std::vector<int32_t> uses(5, 0);
   uses[4] = 1;
-  std::vector<SampleId> scratch;
+  FineSelectScratch scratch;
   FineSelection s = fine_select(groups, u.data(), uses.data(), 4, 0.015, scratch);
   CHECK(s.min_one_fallback);
   CHECK(s.ids == std::vector<SampleId>{1, 4});
@@ -114,7 +114,7 @@ TEST_CASE("fine selection equals a full sort on random utilities with many ties"
     uses[i] = static_cast<int32_t>(rng.below(6));
   }
   ClusterTaskIndex idx = ClusterTaskIndex::build(cluster, task, 3, 5);
-  std::vector<SampleId> scratch;
+  FineSelectScratch scratch;
   for (int k = 0; k < 3; ++k) {
     FineSelection s = fine_select(idx.clusters[k], u.data(), uses.data(), 4, 0.05, scratch);
     CHECK(s.ids == oracle(idx.clusters[k], u, uses, 4, 0.05));
