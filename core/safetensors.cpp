@@ -201,6 +201,11 @@ TensorFile parse(const std::string& bytes, const std::string& source) {
   }
   if (pos != data_len)
     throw bad(source, std::to_string(data_len - pos) + " bytes of data after the last tensor (a header that lies)");
+  // The JSON object does not keep its key order: report tensors in the order of their data.
+  std::map<std::string, size_t> rank;
+  for (size_t i = 0; i < spans.size(); ++i) rank[spans[i].name] = i;
+  std::stable_sort(out.tensors.begin(), out.tensors.end(),
+                   [&](const auto& a, const auto& b) { return rank[a.first] < rank[b.first]; });
   return out;
 }
 

@@ -16,7 +16,7 @@ namespace lb::safetensors {
 
 // A named tensor list plus the string metadata map: what one file holds.
 struct TensorFile {
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;  // in file header order; CPU, contiguous
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;  // in the order of their data; CPU, contiguous
   std::map<std::string, std::string> metadata;                  // "__metadata__"
 
   // nullptr when absent.

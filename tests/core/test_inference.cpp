@@ -99,7 +99,6 @@ TEST_CASE("embeddings are mean-pooled hidden states over real tokens", "[inferen
 
 TEST_CASE("length bucketing keeps padding efficiency >= 0.9 on a wide length spread", "[inference]") {
   // 300 sequences with lengths spread over 10..128 tokens.
-  ByteTokenizer tok;
   Rng rng(33);
   TokenCache tokens;
   for (int i = 0; i < 300; ++i) {

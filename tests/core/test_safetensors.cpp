@@ -44,7 +44,7 @@ TEST_CASE("safetensors round trip of every dtype with metadata", "[safetensors]"
   f.add("f64", torch::randn({2}, torch::kFloat64));
   f.add("bf16", torch::randn({5}).to(torch::kBFloat16));
   f.add("f16", torch::randn({2, 2}).to(torch::kFloat16));
-  f.add("i64", torch::tensor({-1, 2, 1LL << 40}, torch::kInt64));
+  f.add("i64", torch::tensor(std::vector<int64_t>{-1, 2, int64_t(1) << 40}, torch::kInt64));
   f.add("i32", torch::tensor({7, -8}, torch::kInt32));
   f.add("u8", torch::tensor({0, 255, 3}, torch::kUInt8));
   f.add("bool", torch::tensor({true, false}));
