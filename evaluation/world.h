@@ -1,0 +1,157 @@
+// The seeded synthetic world, the embedded default of every demo and test: a base corpus to
+// pre-train a small byte-level decoder, an instruction pool of 8 sources with defects in known
+// per-source rates, and four suites (syn_mmlu, syn_gsm8k, syn_humaneval, syn_tydiqa) that test the
+// same skills as the real benchmarks with the same metrics. Everything is a pure function of
+// WorldConfig: the same config gives byte-identical output on every platform.
+//
+// The world. Made-up countries (capital, flag colour, national animal) and people (birthplace, job),
+// a lexicon of real English words in categories, 1-2 digit arithmetic, word problems, a tiny
+// programming language (evaluation/tiny_lang.h) and short passages in four made-up languages written
+// in four scripts (Latin, Cyrillic, Greek, Armenian; UTF-8). The base corpus states every fact in
+// several phrasings; it never asks questions. The pool teaches the instruction formats (user =
+// question, assistant = answer) on one part of the knowledge; the knowledge suite asks about the
+// held-out part, so instruction tuning has to elicit what pre-training stored.
+//
+// Sources -> suites: general (knowledge Q&A and 4-choice questions) -> syn_mmlu; math (arithmetic
+// with worked steps, arithmetic 4-choice) -> syn_gsm8k and syn_mmlu; gsm (word problems with worked
+// steps) -> syn_gsm8k; code (tiny-language functions) -> syn_humaneval; complex (multi-fact passages,
+// extractive answers) -> syn_tydiqa; multiturn (two-turn passage or knowledge dialogues), verbose
+// (padded, low-information answers) and noisy (auto-generated, many defects) mix all tasks.
+//
+// Formats (prompt = the user message; every sequence fits ModelConfig::max_seq_len = 128 tokens):
+//   syn_mmlu      "What is the capital of Dobrani?\nA. Kelum\nB. Sotira\nC. Varno\nD. Pelik" -> "B";
+//                 choices are "A".."D" (no leading space: the assistant turn starts right after the
+//                 ASSISTANT token), scored by log-likelihood; the gold letter is balanced over A-D.
+//   syn_gsm8k     "Mia has 7 pens. She buys 5 more. Then she loses 3. How many pens now?" ->
+//                 "7+5=12. 12-3=9. The answer is 9."; metric: the last number of the generation.
+//   syn_humaneval "Write f(x): return 3 times x plus 1." -> "def f(x) = 3 * x + 1"; the completion is
+//                 the whole program; hidden tests are lines such as "f(2) == 7" run by tiny_lang.
+//   syn_tydiqa    "Tomar veli Kasun. Pira suki Mafo.\nQ: Ke veli Tomar?" -> "Kasun"; SQuAD F1/EM
+//                 per language (group), then averaged.
+#pragma once
+
+#include "core/pool.h"
+#include "evaluation/suite.h"
+#include "evaluation/tiny_lang.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+// Mixture weight and defect rates of one pool source. Rates are fractions of the source's samples;
+// the generator assigns exactly round(rate * n) samples each defect, so measured rates match.
+struct SourceConfig {
+  double weight = 0.125;
+  double wrong_answer = 0;     // a plausible but wrong final answer (wrong option, span, number, buggy code)
+  double truncated = 0;        // the response cut off before its answer
+  double duplicate = 0;        // an exact copy of another sample of the source (new id)
+  double near_duplicate = 0;   // a copy with a trivially reworded instruction
+  double verbose_padding = 0;  // the answer wrapped in low-information filler
+  double noise = 0;            // characters of the response garbled, as in careless auto-generation
+
+  template <class V> void visit(V& v) {
+    v.field("weight", weight, "share of the pool drawn from this source (weights are normalised)");
+    v.field("wrong_answer", wrong_answer, "fraction with a wrong final answer: the defect that hurts most");
+    v.field("truncated", truncated, "fraction whose response stops before the answer");
+    v.field("duplicate", duplicate, "fraction that exactly repeats another sample: wastes budget");
+    v.field("near_duplicate", near_duplicate, "fraction that repeats another sample with a reworded prompt");
+    v.field("verbose_padding", verbose_padding, "fraction padded with filler around the answer");
+    v.field("noise", noise, "fraction with garbled characters in the response");
+  }
+};
+
+struct WorldConfig {
+  uint64_t seed = 20250507;  // the whole world is a function of this seed and the knobs below
+  int pool_size = 3000;      // instruction pool samples; 2.5 % of it is the default budget (75)
+
+  // The paper's mixture in miniature (Tulu-like: general chat, complex reasoning, dialogues,
+  // verbose GPT-style answers, noisy auto-generated data, code, math, grade-school math).
+  SourceConfig general{0.18, 0.05, 0.0, 0.04, 0.04, 0.0, 0.0};
+  SourceConfig complex{0.14, 0.06, 0.04, 0.0, 0.03, 0.0, 0.0};
+  SourceConfig multiturn{0.10, 0.06, 0.05, 0.0, 0.0, 0.0, 0.0};
+  SourceConfig verbose{0.10, 0.04, 0.0, 0.0, 0.0, 0.70, 0.0};
+  SourceConfig noisy{0.12, 0.30, 0.15, 0.05, 0.0, 0.0, 0.20};
+  SourceConfig code{0.12, 0.08, 0.05, 0.03, 0.0, 0.0, 0.0};
+  SourceConfig math{0.10, 0.08, 0.0, 0.05, 0.0, 0.0, 0.0};
+  SourceConfig gsm{0.14, 0.10, 0.05, 0.0, 0.03, 0.0, 0.0};
+
+  // Suite sizes.
+  int mmlu_items = 200;   // 4 subjects x 50
+  int gsm_items = 100;
+  int code_items = 100;
+  int qa_items = 100;     // 4 languages x 25
+
+  // Difficulty.
+  int countries = 40;              // made-up countries, 3 facts each (capital, flag colour, animal)
+  int people = 40;                 // made-up people, 2 facts each (birthplace, job)
+  double knowledge_holdout = 0.5;  // share of facts (and arithmetic pairs, words) asked only by syn_mmlu
+  int max_operand = 9;             // largest number in a problem statement (results stay <= 99)
+  int gsm_steps = 2;               // operations per word problem (2 or 3; 3 is harder and longer)
+  int qa_sentences = 3;            // sentences per passage (more = more distractors)
+  double qa_two_word_answers = 0.3;  // share of passage answers with two words (F1 gives partial credit)
+  int max_seq_len = 128;           // every pool sample and suite prompt+answer fits in this many tokens
+
+  // Base corpus.
+  int corpus_docs = 8000;  // documents (<= ~120 bytes each) for pre-training the base model
+
+  // Code suite sampling (pass@k): n samples per item, temperature, and the k values reported.
+  int code_samples = 1;            // 1 greedy sample is the CPU default; the paper uses n = 20
+  double code_temperature = 0.0;   // 0 = greedy; the paper samples at 0.8
+  std::vector<int> code_pass_ks = {1};
+
+  template <class V> void visit(V& v) {
+    v.field("seed", seed, "the world is a pure function of the seed and these knobs");
+    v.field("pool_size", pool_size, "instruction pool size; ~3000 trains on 2 CPU cores in minutes");
+    v.section("general", general, "knowledge Q&A and 4-choice questions (feeds syn_mmlu)");
+    v.section("complex", complex, "multi-fact passages with extractive answers (feeds syn_tydiqa)");
+    v.section("multiturn", multiturn, "two-turn dialogues over passages or knowledge");
+    v.section("verbose", verbose, "mostly padded, low-information answers");
+    v.section("noisy", noisy, "auto-generated data with many wrong, truncated and garbled answers");
+    v.section("code", code, "tiny-language function synthesis (feeds syn_humaneval)");
+    v.section("math", math, "arithmetic with worked steps and arithmetic 4-choice (feeds syn_gsm8k, syn_mmlu)");
+    v.section("gsm", gsm, "word problems with worked steps (feeds syn_gsm8k)");
+    v.field("mmlu_items", mmlu_items, "syn_mmlu size; 200 gives a standard error of ~3 points near chance");
+    v.field("gsm_items", gsm_items, "syn_gsm8k size");
+    v.field("code_items", code_items, "syn_humaneval size");
+    v.field("qa_items", qa_items, "syn_tydiqa size, split evenly over the four languages");
+    v.field("countries", countries, "made-up countries; more = more facts to memorise in pre-training");
+    v.field("people", people, "made-up people; more = more facts to memorise in pre-training");
+    v.field("knowledge_holdout", knowledge_holdout,
+            "share of knowledge keys never asked in the pool (0 = suite facts may also appear in the pool)");
+    v.field("max_operand", max_operand, "largest number in problem statements; a tiny model handles 1 digit");
+    v.field("gsm_steps", gsm_steps, "operations per word problem: 2 (default) or 3");
+    v.field("qa_sentences", qa_sentences, "sentences per passage: each extra one is a distractor");
+    v.field("qa_two_word_answers", qa_two_word_answers, "share of two-word answers, so F1 differs from EM");
+    v.field("max_seq_len", max_seq_len, "token budget every sample and suite item must fit (model context)");
+    v.field("corpus_docs", corpus_docs, "base-corpus documents; each fact appears in several of them");
+    v.field("code_samples", code_samples, "syn_humaneval samples per item (n of pass@k)");
+    v.field("code_temperature", code_temperature, "syn_humaneval sampling temperature (0 = greedy)");
+    v.field("code_pass_ks", code_pass_ks, "k values of pass@k; each must be <= code_samples");
+  }
+};
+
+struct World {
+  std::vector<std::string> base_corpus;  // plain-text pre-training documents
+  Pool pool;                             // messages format; pool.truth holds each sample's defect
+  std::vector<Suite> suites;             // syn_mmlu, syn_gsm8k, syn_humaneval, syn_tydiqa
+};
+
+// Version of the world's formats; bump when any template changes (it shows in suite tables).
+inline constexpr const char* kWorldVersion = "world-v1";
+
+// Builds the world. Throws ConfigError on invalid knobs (negative sizes, gsm_steps outside 2..3,
+// pass@k larger than the samples, all weights zero, a defect rate sum above 1, ...).
+World generate_world(const WorldConfig& cfg);
+
+// The code checker of syn_humaneval: parses code_prefix + completion as a tiny-language program and
+// runs the item's hidden tests (item.test_code) in-process under `limits`.
+CodeChecker tiny_code_checker(const tiny::Limits& limits = {});
+
+// Counts per source and defect: {"general": {"n": 540, "none": 470, "wrong_answer": 27, ...}, ...}.
+nlohmann::json pool_defect_counts(const Pool& pool);
+
+}  // namespace lb
