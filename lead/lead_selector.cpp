@@ -87,6 +87,8 @@ void LeadSelector::prepare(SelectionContext& ctx) {
   std::vector<float> conditional, unconditional;
   {
     std::unique_ptr<Trainer> warm = ctx.make_trainer(ctx.base_model());
+    const int64_t batch = std::max(1, warm->config().batch_size);
+    warm->set_planned_total_steps(((warm_n + batch - 1) / batch) * cfg_.warmup_epochs);  // decaying schedules
     if (cfg_.warmup_epochs > 0) warm->train_round(warm_ids, cfg_.warmup_epochs, Phase::offline_training);
     // 2. IFD with the warm-up model.
     conditional = ctx.engine.response_loss(warm->model(), all_ids, Phase::offline_inference);
