@@ -25,7 +25,8 @@
 //   syn_gsm8k     "Mia has 7 pens. She buys 5 more. Then she loses 3. How many pens now?" ->
 //                 "7+5=12. 12-3=9. The answer is 9."; metric: the last number of the generation.
 //   syn_humaneval "Write f(x): return 3 times x plus 1." -> "def f(x) = 3 * x + 1"; the completion is
-//                 the whole program; hidden tests are lines such as "f(2) == 7" run by tiny_lang.
+//                 the whole program; hidden tests are lines such as "f(2) == 7" run by tiny_lang;
+//                 references[0] holds the canonical solution. The checker is thread-safe.
 //   syn_tydiqa    "Tomar veli Kasun. Pira suki Mafo.\nQ: Ke veli Tomar?" -> "Kasun"; SQuAD F1/EM
 //                 per language (group), then averaged.
 #pragma once
@@ -90,7 +91,7 @@ struct WorldConfig {
   int people = 40;                 // made-up people, 2 facts each (birthplace, job)
   double knowledge_holdout = 0.5;  // share of facts (and arithmetic pairs, words) asked only by syn_mmlu
   int max_operand = 9;             // largest number in a problem statement (results stay <= 99)
-  int gsm_steps = 2;               // operations per word problem (2 or 3; 3 is harder and longer)
+  int gsm_steps = 2;               // operations per word problem (1 to 3; 3 needs max_seq_len ~192)
   int qa_sentences = 3;            // sentences per passage (more = more distractors)
   double qa_two_word_answers = 0.3;  // share of passage answers with two words (F1 gives partial credit)
   int max_seq_len = 128;           // every pool sample and suite prompt+answer fits in this many tokens
@@ -123,7 +124,7 @@ struct WorldConfig {
     v.field("knowledge_holdout", knowledge_holdout,
             "share of knowledge keys never asked in the pool (0 = suite facts may also appear in the pool)");
     v.field("max_operand", max_operand, "largest number in problem statements; a tiny model handles 1 digit");
-    v.field("gsm_steps", gsm_steps, "operations per word problem: 2 (default) or 3");
+    v.field("gsm_steps", gsm_steps, "operations per word problem: 1 to 3 (3 needs max_seq_len ~192)");
     v.field("qa_sentences", qa_sentences, "sentences per passage: each extra one is a distractor");
     v.field("qa_two_word_answers", qa_two_word_answers, "share of two-word answers, so F1 differs from EM");
     v.field("max_seq_len", max_seq_len, "token budget every sample and suite item must fit (model context)");
@@ -143,7 +144,7 @@ struct World {
 // Version of the world's formats; bump when any template changes (it shows in suite tables).
 inline constexpr const char* kWorldVersion = "world-v1";
 
-// Builds the world. Throws ConfigError on invalid knobs (negative sizes, gsm_steps outside 2..3,
+// Builds the world. Throws ConfigError on invalid knobs (negative sizes, gsm_steps outside 1..3,
 // pass@k larger than the samples, all weights zero, a defect rate sum above 1, ...).
 World generate_world(const WorldConfig& cfg);
 
