@@ -70,7 +70,8 @@ TEST_CASE("loaders: MMLU folder; bad column count and bad answer name file and l
         "d1\nA. a\nB. b\nC. c\nD. d\nAnswer: A\n\n"
         "d2\nA. a\nB. b\nC. c\nD. d\nAnswer: B\n\n"
         "What is a star?\nA. gas\nB. rock\nC. ice\nD. metal\nAnswer:");
-  CHECK(s.items[0].choices == std::vector<std::string>{" A", " B", " C", " D"});
+  const std::vector<std::string> letters = {" A", " B", " C", " D"};
+  CHECK(s.items[0].choices == letters);
 }
 
 TEST_CASE("loaders: GSM8K, HumanEval and TyDiQA reject malformed records with file and line") {
