@@ -30,13 +30,17 @@ struct GenerationRequest {
 
 // Generates for every request; stops at END/EOS, max_new_tokens, or a stop string. Returns the
 // decoded text of each generation (without the prompt, cut before any stop string). Forward tokens
-// are charged to `phase` of `ledger` when given.
+// are charged to `phase` of `ledger` when given. A prompt keeps its last max_seq_len - 1 tokens and
+// generation also stops when prompt + generated tokens reach max_seq_len. Runs in eval mode without
+// gradients and restores the model's mode. Requests are batched longest-prompt first.
 std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
                                   const std::vector<GenerationRequest>& requests, torch::Device device,
                                   int batch_size = 32, Ledger* ledger = nullptr, Phase phase = Phase::evaluation);
 
 // Sum of log p(continuation | context) over the continuation's tokens, for each pair.
-// Contexts longer than the model's max_seq_len are truncated from the left.
+// Contexts longer than the model's max_seq_len are truncated from the left (the window is the last
+// max_seq_len + 1 tokens of context + continuation). An empty context or continuation, or a
+// continuation longer than max_seq_len, is an std::invalid_argument naming the pair.
 std::vector<double> continuation_logprobs(
     DecoderModel& model, const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>>& pairs,
     torch::Device device, int64_t max_batch_tokens = 8192, Ledger* ledger = nullptr, Phase phase = Phase::evaluation);
