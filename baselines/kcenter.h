@@ -26,7 +26,7 @@ struct KCenterResult {
 // Cost: O(|candidates| * |selected| * D) once, in blocks of `block_rows`, to initialise the
 // min-distance array, then O(|candidates| * D) per pick (an incremental min update), so
 // O(N * (|selected| + k)) in all, never an N x N matrix. With no selected rows the first pick is the
-// candidate farthest from the candidates' mean.
+// candidate farthest from the candidates' mean (the mean of unit rows for cosine).
 KCenterResult kcenter_greedy(const torch::Tensor& embeddings, const std::vector<int64_t>& selected,
                              const std::vector<int64_t>& candidates, int64_t k, DistanceMetric metric,
                              int64_t block_rows = 4096);
