@@ -231,3 +231,28 @@ TEST_CASE("cumulative train mode hands every round all samples selected so far",
   CHECK(r.rounds[2].size() == 9);
   CHECK(r.unique_selected.size() == 9);
 }
+
+TEST_CASE("IFD with Cherry's k-means warm-up sampling embeds the pool once more and still meets the budget", "[baselines]") {
+  World w;
+  auto ctx = w.context(10);
+  BaselineConfig cfg;
+  cfg.warmup_sampling = "kmeans";
+  cfg.warmup_clusters = 4;
+  cfg.warmup_min_samples = 8;
+  IfdSelector ifd(cfg);
+  auto r = run_selector(ifd, ctx);
+  CHECK(r.unique_selected.size() == 10);
+  CHECK(r.telemetry["warmup_clusters"] == 4);
+  CHECK(r.telemetry["warmup_samples"] == 8);
+  // embeddings (1 pass) + conditioned and response-only losses (2 passes) with the warm-up model
+  CHECK(w.ledger.stats(Phase::offline_inference).samples == 3 * static_cast<int64_t>(w.pool.size()));
+  World w2;
+  auto ctx2 = w2.context(10);
+  IfdSelector again(cfg);
+  CHECK(run_selector(again, ctx2).unique_selected == r.unique_selected);
+  cfg.warmup_sampling = "clusters";
+  IfdSelector bad(cfg);
+  World w3;
+  auto ctx3 = w3.context(10);
+  CHECK_THROWS_WITH(bad.prepare(ctx3), Catch::Contains("warmup_sampling"));
+}
