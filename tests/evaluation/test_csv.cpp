@@ -1,9 +1,9 @@
 // RFC-4180 CSV reader on the quirks of the MMLU files: quoted newlines, CRLF, no final newline,
 // doubled quotes, and errors that name file and line.
-#include <catch2/catch.hpp>
-
 #include "core/json_io.h"
 #include "evaluation/csv.h"
+// After the project headers: Catch's CHECK must win over glog's (pulled in by LibTorch).
+#include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <fstream>

@@ -1,13 +1,13 @@
 // The evaluator on a tiny random model: multiple choice picks the argmax of the choices'
 // log-likelihoods, generative suites produce one prediction per item (n per item for code), runs are
 // deterministic for a seed, a partial run warns, and evaluation time lands in Phase::evaluation.
-#include <catch2/catch.hpp>
-
 #include <atomic>
 
 #include "core/generate.h"
 #include "core/model.h"
 #include "evaluation/evaluator.h"
+// After the project headers: Catch's CHECK must win over glog's (pulled in by LibTorch).
+#include <catch2/catch.hpp>
 
 using namespace lb;
 

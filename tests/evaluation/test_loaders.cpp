@@ -1,12 +1,12 @@
 // Loaders reject malformed records with file and line (or count them with skip_bad), and
 // score_predictions / `leadbench eval` report unknown, missing and duplicate ids.
-#include <catch2/catch.hpp>
-
 #include "core/json_io.h"
 #include "evaluation/eval_command.h"
 #include "evaluation/evaluator.h"
 #include "evaluation/loaders.h"
 #include "evaluation/prompts.h"
+// After the project headers: Catch's CHECK must win over glog's (pulled in by LibTorch).
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>

@@ -1,8 +1,8 @@
 // Metric functions on hand-checked cases: mean and SE, last number (GSM8K), pass@k against values
 // computed by hand from binomials, SQuAD normalisation / F1 / EM, MMLU categories.
-#include <catch2/catch.hpp>
-
 #include "evaluation/metrics.h"
+// After the project headers: Catch's CHECK must win over glog's (pulled in by LibTorch).
+#include <catch2/catch.hpp>
 
 #include <cmath>
 

@@ -1,10 +1,10 @@
 // Gold predictions on the real benchmark files give 100 % and wrong ones give 0 %, through the same
 // scoring path as `leadbench eval` (HumanEval: the canonical solutions pass all 164 problems' tests in
 // the sandbox). Skipped when ../shared/data is absent.
-#include <catch2/catch.hpp>
-
 #include "evaluation/evaluator.h"
 #include "evaluation/metrics.h"
+// After the project headers: Catch's CHECK must win over glog's (pulled in by LibTorch).
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <memory>

@@ -1,9 +1,9 @@
 // The bubblewrap sandbox against each attack of the issue: an infinite loop, a fork bomb, a memory
 // bomb, writing or deleting files outside its tmpfs, opening a socket. Each fails that one program
 // only; a normal program run afterwards still passes. 1 s timeouts keep the test short.
-#include <catch2/catch.hpp>
-
 #include "evaluation/sandbox.h"
+// After the project headers: Catch's CHECK must win over glog's (pulled in by LibTorch).
+#include <catch2/catch.hpp>
 
 #include <dirent.h>
 #include <unistd.h>
