@@ -63,7 +63,7 @@ void BM_train_step(benchmark::State& state) {
   state.counters["params"] = static_cast<double>(model->parameter_count(true));
   state.SetLabel("sketch=" + sketch);
 }
-BENCHMARK(BM_train_step)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_train_step)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 
 // The bare model step without the trainer (forward, cross-entropy, backward, AdamW): the trainer's
 // overhead is the difference from BM_train_step.
@@ -89,7 +89,7 @@ void BM_model_step(benchmark::State& state) {
   state.counters["tok/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kBatch * kSeq,
                                                benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_model_step)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_model_step)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 
 // Scoring a pool of 512 sequences with lengths spread over 10..128 tokens: real tokens per second
 // and padding efficiency (real / computed tokens) of the length-bucketed engine.
@@ -111,7 +111,7 @@ void BM_inference_response_loss(benchmark::State& state) {
   state.counters["tok/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * real, benchmark::Counter::kIsRate);
   state.counters["padding_eff"] = engine.last_padding_efficiency();
 }
-BENCHMARK(BM_inference_response_loss)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_inference_response_loss)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 
 }  // namespace
 

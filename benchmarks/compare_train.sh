@@ -25,9 +25,10 @@ $PY - "$py_json" <<'PYEOF'
 import json, sys
 py = json.loads(sys.argv[1])
 cpp = json.load(open("/tmp/leadbench_bench_train.json"))
-med = {b["run_name"]: b for b in cpp["benchmarks"] if b.get("aggregate_name") == "median"}
-trainer = med["BM_train_step/0/real_time"]
-bare = med["BM_model_step/real_time"]
+med = {b["run_name"].split("/process_time")[0].split("/real_time")[0]: b
+       for b in cpp["benchmarks"] if b.get("aggregate_name") == "median"}
+trainer = med["BM_train_step/0"]
+bare = med["BM_model_step"]
 p, pc = py["tokens_per_second_median"], py["cpu_ms_per_step_median"]
 print(f"python reference   {p:9.0f} tok/s  {pc:7.1f} cpu-ms/step  (median of 3 repeats, {py['params']} params)")
 for name, b in (("c++ trainer     ", trainer), ("c++ bare model  ", bare)):
