@@ -47,7 +47,7 @@ TEST_CASE("EXP3.S share term adds e*alpha/K of the total weight to every arm", "
   CHECK(b.probabilities()[1] == Approx(0.5320286472358299).epsilon(1e-12));
 }
 
-TEST_CASE("uniform bandit ignores rewards; retired arms are never drawn", "[lead][bandit]") {
+TEST_CASE("uniform bandit ignores rewards, retired arms are never drawn", "[lead][bandit]") {
   Exp3Bandit b(3, 0.1, 0.0, /*uniform=*/true);
   b.update(0, 1.0);
   b.update(0, 10.0);

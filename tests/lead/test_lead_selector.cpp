@@ -158,7 +158,7 @@ TEST_CASE("LEAD update applies IDU with Delta L' and computes the learning-progr
     if (!trained.count(id)) CHECK(sel.utility()[id] == p.utility[id]);
 }
 
-TEST_CASE("LEAD loss-change follows each cluster's last gradient; ablations switch it off", "[lead][selector]") {
+TEST_CASE("LEAD loss-change follows each cluster's last gradient, ablations switch it off", "[lead][selector]") {
   SyntheticPool p = make_pool(1500, 2, 4);
   LeadConfig cfg;
   cfg.num_clusters = 3;
