@@ -1,6 +1,74 @@
-// The leadbench command line.
+// The leadbench command line: demo | run | sweep | table | eval | data. Every error ends here as a
+// message and an exit code (2: usage, 1: failure); no exception escapes.
+#include "core/config.h"
+#include "core/json_io.h"
+#include "evaluation/eval_command.h"
+#include "experiments/cli.h"
+#include "experiments/cmd_data.h"
+#include "experiments/runner.h"
+#include "experiments/sweep.h"
+#include "experiments/table.h"
+
 #include <cstdio>
-int main() {
-  std::fprintf(stderr, "leadbench: the command line is not built yet\n");
-  return 1;
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* kUsage =
+    "usage: leadbench COMMAND [arguments] [key=value ...] [--device auto|cpu|cuda] [--threads N] [--progress|--quiet]\n"
+    "\n"
+    "commands:\n"
+    "  demo [--quick]        LEAD and every baseline at 2.5 % on the embedded world; leaderboard and cost table\n"
+    "  run CONFIG            one selector, one seed -> one run record (JSON)\n"
+    "  sweep CONFIG          every combination of the config's sweep lists, resumable, in parallel (--jobs)\n"
+    "  table RESULTS_DIR     Markdown, CSV and LaTeX leaderboards, cost tables and plots from run records\n"
+    "  eval ...              evaluate a model or score a predictions file on a suite\n"
+    "  data ...              convert, validate and describe instruction pools\n"
+    "\n"
+    "`leadbench COMMAND --help` explains each. Configs: experiments/configs/*.json.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> all(argv, argv + argc);
+  if (!all.empty()) all[0] = "leadbench";
+  lb::set_command_line(all);
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (cmd == "demo") return lb::cmd_demo(args);
+    if (cmd == "run") return lb::cmd_run(args);
+    if (cmd == "sweep") return lb::cmd_sweep(args);
+    if (cmd == "table") return lb::cmd_table(args);
+    if (cmd == "eval") return lb::cmd_eval(args);
+    if (cmd == "data") return lb::cmd_data(args);
+    std::cerr << "leadbench: unknown command '" << cmd << "'\n\n" << kUsage;
+    return 2;
+  } catch (const lb::UsageError& e) {
+    std::cerr << "leadbench " << cmd << ": " << e.what() << "\n";
+    return 2;
+  } catch (const lb::ConfigError& e) {
+    std::cerr << "leadbench " << cmd << ": config error: " << e.what() << "\n";
+    return 2;
+  } catch (const lb::InputError& e) {
+    std::cerr << "leadbench " << cmd << ": input error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "leadbench " << cmd << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "leadbench " << cmd << ": unknown error\n";
+    return 1;
+  }
 }

@@ -58,7 +58,7 @@ TEST_CASE("config errors name the key and the file") {
   write(dir / "syntax.json", "{\n  \"seed\": 1,\n  \"train\": {\"lr\": }\n}\n");
   e = error_of([&] { lb::load_experiment_config((dir / "syntax.json").string(), {}); });
   CHECK(e.find("syntax.json") != std::string::npos);
-  CHECK(e.find("line 3") != std::string::npos);
+  CHECK(e.find("syntax.json:3:") != std::string::npos);  // file:line:column
 
   e = error_of([&] { lb::load_experiment_config("", {"selection.selektor=lead"}); });
   CHECK(e.find("selection.selektor") != std::string::npos);

@@ -1,0 +1,510 @@
+// The experiment runner and the `run` / `demo` commands; see runner.h.
+#include "experiments/runner.h"
+
+#include "baselines/factory.h"
+#include "core/device.h"
+#include "core/inference.h"
+#include "core/json_io.h"
+#include "core/progress.h"
+#include "core/selector.h"
+#include "core/tokenizer.h"
+#include "evaluation/evaluator.h"
+#include "evaluation/world.h"
+#include "experiments/base_model.h"
+#include "experiments/cli.h"
+#include "experiments/plots.h"
+#include "experiments/record.h"
+#include "experiments/sweep.h"
+#include "experiments/table.h"
+#include "lead/lead_selector.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace lb {
+
+namespace {
+
+bool g_quiet = false;
+
+void stage(const std::string& line) {
+  if (!g_quiet) log_line(line);
+}
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof(b), f, v);
+  return b;
+}
+
+std::string fnv_hex(const std::vector<std::string>& docs) {
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& d : docs) {
+    for (unsigned char c : d) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ull;
+  }
+  char b[17];
+  std::snprintf(b, sizeof(b), "%016llx", static_cast<unsigned long long>(h));
+  return b;
+}
+
+BaseCorpus corpus_of(const World& world) {
+  return BaseCorpus{world.base_corpus, std::string(kWorldVersion) + ":" + fnv_hex(world.base_corpus)};
+}
+
+std::unique_ptr<Selector> make_selector(const ExperimentConfig& cfg) {
+  const std::string& name = cfg.selection.selector;
+  if (name == "base") return nullptr;
+  if (name == "lead") return std::make_unique<LeadSelector>(cfg.lead);
+  return make_baseline(name, cfg.baselines);
+}
+
+bool selector_uses_proxy(const std::string& name) { return name == "superfiltering"; }
+
+void apply_runtime(const ExperimentConfig& cfg) {
+  set_threads(cfg.runtime.threads);
+  if (cfg.runtime.progress == "on") Progress::force(true);
+  if (cfg.runtime.progress == "off") Progress::force(false);
+  g_quiet = cfg.runtime.progress == "off";
+}
+
+}  // namespace
+
+std::string default_record_path(const ExperimentConfig& cfg) {
+  return (fs::path(cfg.runtime.out_dir) / run_record_file_name(cfg.label(), cfg.selection.budget_fraction, cfg.seed,
+                                                                 experiment_config_hash(cfg)))
+      .string();
+}
+
+nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& options) {
+  const double t_start = now_seconds();
+  torch::Device device = resolve_device(cfg.runtime.device);
+  reset_peak_memory(device);
+  const std::string label = cfg.label();
+  const SeedConfig seeds = SeedConfig::from_run_seed(cfg.seed);
+
+  // World, pool, tokens.
+  stage("run " + label + ": generating the world (pool " + std::to_string(cfg.world.pool_size) + ", seed " +
+        std::to_string(cfg.world.seed) + ")");
+  World world = generate_world(cfg.world);
+  const Pool& pool = world.pool;
+  ByteTokenizer tok;
+  TokenCache tokens = TokenCache::build(pool, tok, cfg.model.max_seq_len);
+
+  // Base model (cached), and the proxy model when the selector needs it (pre-trained before the
+  // run's clock so that it is not charged to any phase, like a downloaded checkpoint).
+  BaseCorpus corpus = corpus_of(world);
+  PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus, cfg.runtime.cache_dir, device);
+  PretrainedModel proxy;
+  auto ensure_proxy = [&]() {
+    if (proxy.model.is_empty()) proxy = ensure_pretrained("proxy model", cfg.proxy_model, cfg.pretrain, corpus, cfg.runtime.cache_dir, device);
+  };
+  if (selector_uses_proxy(cfg.selection.selector)) ensure_proxy();
+  const double setup_seconds = now_seconds() - t_start;
+
+  // The trainable copy, its trainer, the shared engine.
+  Ledger ledger(device);
+  DecoderModel tuned = trainable_copy(base.model, cfg.lora, seeds.init);
+  Trainer trainer(tuned, cfg.train, tokens, ledger, device, seeds.data_order);
+  InferenceEngine engine(tokens, ledger, device, cfg.inference);
+  const int64_t pool_n = static_cast<int64_t>(pool.size());
+  int64_t budget = static_cast<int64_t>(std::llround(cfg.selection.budget_fraction * static_cast<double>(pool_n)));
+  budget = std::max<int64_t>(1, std::min(budget, pool_n));
+  if (cfg.selection.selector == "base") budget = 0;
+  {
+    int64_t bs = std::max(1, cfg.train.batch_size);
+    trainer.set_planned_total_steps(std::max<int64_t>(1, (budget * std::max(1, cfg.train.epochs) + bs - 1) / bs));
+  }
+
+  uint64_t warm_counter = 0;
+  SelectionContext ctx{pool, tokens, trainer, engine, ledger, budget, seeds, cfg.train.epochs, {}, {}, {}};
+  ctx.base_model = [&]() { return trainable_copy(base.model, cfg.lora, seeds.init); };
+  ctx.proxy_model = [&]() {
+    ensure_proxy();
+    DecoderModel m = clone_model(proxy.model);
+    m->eval();
+    return m;
+  };
+  ctx.make_trainer = [&](DecoderModel m) {
+    uint64_t s = Rng::derive(seeds.data_order, "make_trainer." + std::to_string(warm_counter++)).next_u64();
+    return std::make_unique<Trainer>(m, cfg.train, tokens, ledger, device, s);
+  };
+
+  std::unique_ptr<Selector> selector = make_selector(cfg);
+  nlohmann::json rounds = nlohmann::json::array();
+  std::vector<SampleId> selected_order;
+  std::vector<int32_t> times_trained(pool.size(), 0);
+  int64_t sample_passes = 0;
+  std::string stop_reason = "base model: no training";
+
+  if (selector) {
+    stage("run " + label + ": selector " + selector->name() + ", budget " + std::to_string(budget) + " of " +
+          std::to_string(pool_n) + " samples (" + fmt("%g", cfg.selection.budget_fraction * 100) + " %), seed " +
+          std::to_string(cfg.seed));
+    double t0 = now_seconds();
+    {
+      auto scope = ledger.scope(Phase::selection);
+      selector->prepare(ctx);
+    }
+    stage("run " + label + ": offline stage done in " + fmt("%.1f", now_seconds() - t0) + " s");
+    bool header = false;
+    stop_reason = "selector finished";
+    for (int64_t r = 0;; ++r) {
+      if (r >= cfg.selection.max_rounds) {
+        stop_reason = "selection.max_rounds reached";
+        break;
+      }
+      std::optional<Round> round;
+      {
+        auto scope = ledger.scope(Phase::selection);
+        round = selector->next_round(ctx);
+      }
+      if (!round) break;
+      if (round->ids.empty()) continue;
+      RoundFeedback fb = trainer.train_round(round->ids, std::max(1, round->epochs));
+      {
+        auto scope = ledger.scope(Phase::selection);
+        selector->observe(ctx, fb);
+      }
+      int64_t new_unique = 0;
+      for (SampleId id : round->ids) {
+        if (id < 0 || id >= pool_n)
+          throw std::runtime_error("selector " + selector->name() + " returned sample id " + std::to_string(id) +
+                                   " outside the pool (0.." + std::to_string(pool_n - 1) + ")");
+        if (times_trained[id]++ == 0) {
+          selected_order.push_back(id);
+          ++new_unique;
+        }
+      }
+      sample_passes += static_cast<int64_t>(round->ids.size()) * std::max(1, round->epochs);
+      rounds.push_back({{"round", r},
+                        {"samples", round->ids.size()},
+                        {"epochs", round->epochs},
+                        {"new_unique", new_unique},
+                        {"unique_so_far", selected_order.size()},
+                        {"steps", fb.steps},
+                        {"tokens", fb.tokens},
+                        {"mean_loss", fb.mean_loss},
+                        {"lr_mean", fb.lr_mean},
+                        {"grad_norm", fb.grad_norm},
+                        {"seconds", fb.seconds}});
+      if (Progress::enabled() || !g_quiet) {
+        if (!header) {
+          stage("round |  picked |  unique/budget |  steps |   loss   |    lr     |  tok/s  | elapsed");
+          header = true;
+        }
+        char line[200];
+        std::snprintf(line, sizeof(line), "%5lld | %7zu | %6zu/%-7lld | %6lld | %8.4f | %9.2e | %7.0f | %6.1f s", (long long)r,
+                      round->ids.size(), selected_order.size(), (long long)budget, (long long)trainer.step(), fb.mean_loss,
+                      fb.lr_mean, fb.seconds > 0 ? fb.tokens / fb.seconds : 0.0, now_seconds() - t0);
+        stage(line);
+      }
+    }
+  } else {
+    stage("run " + label + ": the base model without training (discrimination check)");
+  }
+
+  // Evaluation on every suite.
+  tuned->eval();
+  nlohmann::json suites = nlohmann::json::object();
+  nlohmann::json suite_order = nlohmann::json::array();
+  std::vector<SuiteScore> scores;
+  for (const auto& suite : world.suites) {
+    double t0 = now_seconds();
+    SuiteResult res;
+    {
+      auto scope = ledger.scope(Phase::evaluation);
+      res = evaluate_suite(tuned, tok, suite, cfg.eval, ledger, device, seeds.fewshot);
+    }
+    SuiteScore sc{res.suite.empty() ? suite.name : res.suite, res.metric, res.version.empty() ? suite.version : res.version,
+                  res.headline.value, res.headline.stderr_, res.headline.n};
+    scores.push_back(sc);
+    suites[sc.suite] = {{"metric", sc.metric},
+                        {"version", sc.version},
+                        {"value", sc.value},
+                        {"stderr", sc.stderr_},
+                        {"n", sc.n},
+                        {"result", res.to_json()}};
+    suite_order.push_back(sc.suite);
+    stage("run " + label + ": " + sc.suite + "  " + sc.metric + " " + fmt("%.1f", sc.value) +
+          " ± " + fmt("%.1f", sc.stderr_) + " (n " + std::to_string(sc.n) + ", " + fmt("%.1f", now_seconds() - t0) + " s)");
+    for (const auto& w : res.warnings) stage("run " + label + ": WARNING " + sc.suite + ": " + w);
+  }
+  double avg = 0, avg_se = 0;
+  average_of_suites(scores, &avg, &avg_se);
+
+  // Picks by source and by true defect (the runner may read Pool::truth; selectors never do).
+  nlohmann::json by_source = nlohmann::json::object(), by_defect = nlohmann::json::object(),
+                 by_both = nlohmann::json::object();
+  nlohmann::json uids = nlohmann::json::array();
+  for (SampleId id : selected_order) {
+    const auto& s = pool.samples[id];
+    std::string defect = id < static_cast<SampleId>(pool.truth.size()) ? pool.truth[id].defect : "unknown";
+    by_source[s.dataset] = by_source.value(s.dataset, 0) + 1;
+    by_defect[defect] = by_defect.value(defect, 0) + 1;
+    if (!by_both.contains(s.dataset)) by_both[s.dataset] = nlohmann::json::object();
+    by_both[s.dataset][defect] = by_both[s.dataset].value(defect, 0) + 1;
+    uids.push_back(s.uid);
+  }
+  nlohmann::json padding = nlohmann::json::object();
+  for (int p = 0; p < kPhaseCount; ++p) {
+    const auto& st = ledger.stats(static_cast<Phase>(p));
+    if (st.computed_tokens > 0) padding[phase_name(static_cast<Phase>(p))] = st.padding_efficiency();
+  }
+  const double wall = now_seconds() - t_start;
+
+  nlohmann::json rec;
+  rec["format"] = kRunRecordFormat;
+  rec["format_version"] = kRunRecordVersion;
+  rec["name"] = label;
+  rec["selector"] = cfg.selection.selector;
+  rec["seed"] = cfg.seed;
+  rec["seeds"] = config_to_json(seeds);
+  rec["budget_fraction"] = cfg.selection.budget_fraction;
+  rec["budget"] = budget;
+  rec["pool_size"] = pool_n;
+  rec["data_fraction"] = pool_n ? static_cast<double>(selected_order.size()) / static_cast<double>(pool_n) : 0.0;
+  rec["config"] = experiment_config_json(cfg);
+  rec["config_hash"] = experiment_config_hash(cfg);
+  rec["git_sha"] = build_git_sha();
+  rec["version"] = build_version();
+  rec["device"] = device_description(device);
+  rec["machine"] = machine_description();
+  rec["date"] = utc_now_iso8601();
+  rec["command"] = options.command.empty() ? command_line() : options.command;
+  rec["suites"] = suites;
+  rec["suite_order"] = suite_order;
+  rec["average"] = {{"value", avg},
+                    {"stderr", avg_se},
+                    {"suites", scores.size()},
+                    {"how", "unweighted mean of the suites' headline scores; stderr = sqrt(sum se^2) / k"}};
+  rec["phases"] = ledger.to_json();
+  rec["padding_efficiency"] = padding;
+  rec["peak_memory_bytes"] = peak_memory_bytes(device);
+  rec["wall_seconds"] = wall;
+  rec["setup_seconds"] = setup_seconds;
+  rec["base_model"] = {{"hash", base.hash},
+                       {"from_cache", base.from_cache},
+                       {"pretrain_seconds", base.train_seconds},
+                       {"steps", base.steps},
+                       {"final_loss", base.final_loss},
+                       {"parameters", base.model->parameter_count(false)},
+                       {"trainable_parameters", tuned->parameter_count(true)}};
+  rec["selected"] = {{"unique", selected_order.size()},
+                     {"sample_passes", sample_passes},
+                     {"optimizer_steps", trainer.step()},
+                     {"stop_reason", stop_reason},
+                     {"uids", uids}};
+  rec["rounds"] = rounds;
+  rec["picks"] = {{"by_source", by_source},
+                  {"by_defect", by_defect},
+                  {"by_source_and_defect", by_both},
+                  {"pool", pool_defect_counts(pool)}};
+  rec["telemetry"] = selector ? selector->telemetry() : nlohmann::json::object();
+  if (!rec["telemetry"].is_object()) rec["telemetry"] = {{"value", rec["telemetry"]}};
+  rec["world_version"] = kWorldVersion;
+
+  if (options.write_record) {
+    std::string path = options.record_path.empty() ? default_record_path(cfg) : options.record_path;
+    write_json_atomic(path, rec);
+    stage("run " + label + ": average " + fmt("%.1f", avg) + " ± " + fmt("%.1f", avg_se) + ", selection cost " +
+          fmt("%.1f", ledger.selection_cost_seconds()) + " s, wall " + fmt("%.1f", wall) + " s; record: " + path);
+  }
+  return rec;
+}
+
+std::string find_shipped_config(const std::string& file_name) {
+  std::vector<fs::path> dirs;
+  if (const char* e = std::getenv("LEADBENCH_CONFIGS")) dirs.emplace_back(e);
+  fs::path exe = self_executable();
+  dirs.push_back(exe.parent_path().parent_path() / "experiments" / "configs");
+  dirs.push_back(exe.parent_path() / "experiments" / "configs");
+  dirs.push_back(fs::path("experiments") / "configs");
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (fs::exists(d / file_name, ec)) return (d / file_name).string();
+  }
+  throw ConfigError("cannot find the shipped config " + file_name +
+                    " (looked in $LEADBENCH_CONFIGS, next to the executable and in ./experiments/configs); "
+                    "run from the repository root or pass --config FILE");
+}
+
+namespace {
+
+std::string selector_list() {
+  std::string s;
+  for (const auto& n : known_selectors()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+void apply_cli_runtime(ExperimentConfig& cfg, const CommonFlags& c) {
+  if (c.device_given) cfg.runtime.device = c.device;
+  if (c.threads_given) cfg.runtime.threads = c.threads;
+  if (c.progress == 1) cfg.runtime.progress = "on";
+  if (c.progress == 0) cfg.runtime.progress = "off";
+}
+
+std::string run_usage() {
+  return "usage: leadbench run CONFIG [key=value ...] [--out FILE] [--skip-existing] [--device auto|cpu|cuda]\n"
+         "                     [--threads N] [--progress|--quiet] [--list-keys]\n"
+         "  One selector, one seed, one config: builds the world, pre-trains (or loads) the base model,\n"
+         "  runs the selector's rounds on the shared trainer, evaluates every suite and writes one run\n"
+         "  record (JSON) to FILE (default: runtime.out_dir/<name>-b<budget>-s<seed>-<hash>.json).\n"
+         "  key=value overrides any config key, e.g. selection.selector=random selection.budget_fraction=0.05 seed=1\n"
+         "  --skip-existing  exit at once when FILE already holds a record with the same config hash\n"
+         "  --list-keys      print every config key with its value and the reason for its default\n"
+         "  selectors: " + selector_list() + "\n";
+}
+
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& args) {
+  ParsedArgs p = parse_args(args, {"--out"}, {"--skip-existing", "--list-keys"});
+  if (p.common.help) {
+    std::cout << run_usage();
+    return 0;
+  }
+  if (p.has("--list-keys")) {
+    ExperimentConfig cfg = load_experiment_config(p.positional.empty() ? "" : p.positional[0], p.overrides);
+    for (const auto& d : config_docs(cfg)) std::cout << d.key << " = " << d.value << "    # " << d.why << "\n";
+    return 0;
+  }
+  if (p.positional.size() != 1) throw UsageError("run needs exactly one CONFIG file\n" + run_usage());
+  const std::string path = p.positional[0];
+  ExperimentConfig cfg = load_experiment_config(path, p.overrides);
+  apply_cli_runtime(cfg, p.common);
+  validate_experiment_config(cfg, path);
+  std::string record_path = p.value("--out", default_record_path(cfg));
+  if (p.has("--skip-existing") && file_exists(record_path)) {
+    try {
+      RunRecord r = read_run_record(record_path);
+      if (r.config_hash == experiment_config_hash(cfg)) {
+        log_line("run: " + record_path + " already holds this run (config hash " + r.config_hash + "); skipping");
+        return 0;
+      }
+    } catch (const std::exception& e) {
+      log_line("run: existing record unusable (" + std::string(e.what()) + "); running again");
+    }
+  }
+  apply_runtime(cfg);
+  RunOptions opt;
+  opt.record_path = record_path;
+  execute_run(cfg, opt);
+  return 0;
+}
+
+namespace {
+
+std::string demo_usage() {
+  return "usage: leadbench demo [--quick] [key=value ...] [--out DIR] [--jobs N] [--resume] [--config FILE]\n"
+         "                      [--threads N] [--device D] [--progress|--quiet]\n"
+         "  The main job: on the embedded synthetic world, runs LEAD and every baseline at a 2.5 % budget\n"
+         "  (experiments/configs/demo.json; --quick: quick.json, a smaller world), prints the leaderboard\n"
+         "  and the cost table, and says where the files are. The base model is pre-trained once and\n"
+         "  cached (runtime.cache_dir); later demos reuse it.\n"
+         "  --resume   keep finished runs of an earlier demo with the same config (default: run all again)\n"
+         "  --jobs N   runs at once (default 1: on a small machine one run with all cores is fastest)\n";
+}
+
+}  // namespace
+
+int cmd_demo(const std::vector<std::string>& args) {
+  ParsedArgs p = parse_args(args, {"--out", "--jobs", "--config"}, {"--quick", "--resume", "--no-plots"});
+  if (p.common.help) {
+    std::cout << demo_usage();
+    return 0;
+  }
+  if (!p.positional.empty()) throw UsageError("demo takes no positional arguments (got '" + p.positional[0] + "')\n" + demo_usage());
+  const double t0 = now_seconds();
+  std::string config = p.value("--config", "");
+  if (config.empty()) config = find_shipped_config(p.has("--quick") ? "quick.json" : "demo.json");
+  std::vector<std::string> overrides = p.overrides;
+  SweepPlan plan = plan_sweep(config, overrides, p.value("--out"));
+  if (plan.runs.empty()) throw ConfigError(config + ": the demo has no runs");
+  SweepOptions opt;
+  try {
+    opt.jobs = std::stoi(p.value("--jobs", "1"));
+  } catch (const std::exception&) {
+    throw UsageError("--jobs needs an integer");
+  }
+  opt.threads = p.common.threads;
+  opt.device = p.common.device;
+  opt.progress = p.common.progress < 0 ? 1 : p.common.progress;
+  opt.inherit_output = opt.jobs == 1;
+  apply_common_flags(p.common);
+  if (p.common.progress == 0) g_quiet = true;
+
+  ExperimentConfig first = plan.runs[0].config;
+  apply_cli_runtime(first, p.common);
+  std::set<std::string> selectors;
+  for (const auto& r : plan.runs) selectors.insert(r.config.label());
+  log_line("leadbench demo: " + std::to_string(plan.runs.size()) + " runs (" + std::to_string(selectors.size()) +
+           " selectors) on a synthetic pool of " + std::to_string(first.world.pool_size) + " samples at " +
+           fmt("%g", first.selection.budget_fraction * 100) + " % budget; config " + config + "; results in " +
+           plan.results_dir);
+  if (!p.has("--resume")) {
+    for (const auto& r : plan.runs) {
+      std::error_code ec;
+      fs::remove(r.record_path, ec);
+    }
+  }
+
+  // Pre-train (or load) the base and proxy models here, where their progress is visible.
+  {
+    torch::Device device = resolve_device(first.runtime.device);
+    World world = generate_world(first.world);
+    BaseCorpus corpus = corpus_of(world);
+    double tb = now_seconds();
+    PretrainedModel base = ensure_pretrained("base model", first.model, first.pretrain, corpus, first.runtime.cache_dir, device);
+    bool need_proxy = false;
+    for (const auto& r : plan.runs) need_proxy = need_proxy || selector_uses_proxy(r.config.selection.selector);
+    if (need_proxy) ensure_pretrained("proxy model", first.proxy_model, first.pretrain, corpus, first.runtime.cache_dir, device);
+    log_line("demo: models ready in " + fmt("%.1f", now_seconds() - tb) + " s");
+  }
+
+  SweepOutcome o = run_sweep(plan, opt);
+  std::set<std::string> mine;
+  for (const auto& r : plan.runs) mine.insert(fs::path(r.record_path).lexically_normal().string());
+  RecordScan scan = scan_results_dir(plan.results_dir);
+  std::vector<RunRecord> records;
+  for (auto& r : scan.records)
+    if (mine.count(fs::path(r.file).lexically_normal().string())) records.push_back(r);
+  std::vector<std::string> problems;
+  for (const auto& pr : scan.problems)
+    for (const auto& m : mine)
+      if (pr.rfind(m, 0) == 0) problems.push_back(pr);
+  TableStamp stamp{command_line(), build_git_sha(), machine_description(), utc_now_iso8601()};
+  Tables t = make_tables(records, problems, stamp);
+  std::string out = (fs::path(plan.results_dir) / "tables").string();
+  write_file_atomic((fs::path(out) / "leaderboard.md").string(), t.markdown);
+  write_file_atomic((fs::path(out) / "leaderboard.csv").string(), t.leaderboard_csv);
+  write_file_atomic((fs::path(out) / "cost.csv").string(), t.cost_csv);
+  write_file_atomic((fs::path(out) / "leaderboard.tex").string(), t.latex);
+  std::vector<std::string> plot_msgs;
+  if (!p.has("--no-plots")) plot_msgs = write_plots(records, out, stamp);
+  std::cout << "\n" << t.markdown << std::flush;
+  for (const auto& m : plot_msgs) log_line("plot " + m);
+  log_line("\ndemo finished in " + fmt("%.1f", now_seconds() - t0) + " s: " + std::to_string(o.ran) + " runs ran, " +
+           std::to_string(o.already_done) + " reused, " + std::to_string(o.failed) + " failed");
+  for (const auto& f : o.failures) log_line("  failed: " + f);
+  log_line("files:\n  run records:  " + plan.results_dir + "/*.json\n  leaderboard:  " + out + "/leaderboard.md (also .csv, .tex)\n" +
+           "  cost table:   " + out + "/cost.csv\n  plots:        " + out + "/*.svg, *.png\n  model cache:  " +
+           first.runtime.cache_dir + "/models");
+  return o.failed ? 1 : 0;
+}
+
+}  // namespace lb

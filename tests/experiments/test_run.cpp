@@ -1,0 +1,104 @@
+// End to end on a tiny world (seconds): `run` produces a complete record, the base model is cached
+// and reused, and the pseudo-selector "base" evaluates without training.
+#include "core/json_io.h"
+#include "experiments/record.h"
+#include "experiments/runner.h"
+#include "experiments/sweep.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("leadbench_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// A world and model small enough for a test: every phase runs, nothing means anything.
+std::string tiny_config(const fs::path& dir) {
+  std::string path = (dir / "tiny.json").string();
+  std::ofstream(path) << R"({
+    "world": {"pool_size": 240, "corpus_docs": 200, "mmlu_items": 8, "gsm_items": 4, "code_items": 4, "qa_items": 8},
+    "model": {"d_model": 32, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "d_ff": 64},
+    "proxy_model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "d_ff": 32},
+    "pretrain": {"epochs": 1, "train": {"batch_size": 32}},
+    "train": {"batch_size": 8, "epochs": 1},
+    "eval": {"max_new_tokens": 8, "limit": 4},
+    "lead": {"warmup_fraction": 0.05, "warmup_epochs": 1, "rho": 0.1},
+    "selection": {"selector": "lead", "budget_fraction": 0.1},
+    "runtime": {"progress": "off", "threads": 2}
+  })";
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("run produces a complete record written atomically") {
+  fs::path dir = fresh_dir("run");
+  std::string cfg_path = tiny_config(dir);
+  std::string out = (dir / "results" / "lead.json").string();
+  std::string cache = "runtime.cache_dir=" + (dir / "cache").string();
+  REQUIRE(lb::cmd_run({cfg_path, cache, "--out", out, "--quiet"}) == 0);
+  REQUIRE(fs::exists(out));
+  nlohmann::json rec = lb::read_json_file(out);
+  auto problems = lb::run_record_problems(rec);
+  for (const auto& p : problems) INFO(p);
+  CHECK(problems.empty());
+  lb::RunRecord r = lb::parse_run_record(rec, out);
+  CHECK(r.selector == "lead");
+  CHECK(r.pool_size == 240);
+  CHECK(r.budget == 24);
+  CHECK(r.suites.size() == 4);
+  for (const auto& s : r.suites) {
+    CHECK(s.value >= 0);
+    CHECK(s.value <= 100);
+    CHECK(s.stderr_ >= 0);
+    CHECK(s.n > 0);
+  }
+  CHECK(r.phases.count("training"));
+  CHECK(r.phases.at("training").backward_tokens > 0);
+  CHECK(r.phases.at("offline_inference").forward_tokens > 0);  // LEAD's one scoring pass
+  CHECK(r.phases.at("evaluation").seconds > 0);
+  // Selected ids, picks by source and defect add up to the unique count.
+  const auto& sel = rec["selected"];
+  int64_t unique = sel["unique"].get<int64_t>();
+  CHECK(unique > 0);
+  CHECK(unique <= r.budget);
+  CHECK(static_cast<int64_t>(sel["uids"].size()) == unique);
+  int64_t by_source = 0, by_defect = 0;
+  for (auto& [k, v] : rec["picks"]["by_source"].items()) by_source += v.get<int64_t>();
+  for (auto& [k, v] : rec["picks"]["by_defect"].items()) by_defect += v.get<int64_t>();
+  CHECK(by_source == unique);
+  CHECK(by_defect == unique);
+  CHECK(rec["data_fraction"].get<double>() == Approx(unique / 240.0));
+  CHECK(rec["telemetry"].contains("rounds"));
+  CHECK(!rec["rounds"].empty());
+  CHECK(rec["config_hash"].get<std::string>().size() == 16);
+  CHECK(rec["config"]["selection"]["selector"] == "lead");
+  // No temporary file is left next to the record.
+  for (const auto& e : fs::directory_iterator(dir / "results"))
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+
+  // --skip-existing: the same run is not redone (the record stays byte-identical).
+  std::string before = lb::read_text_file(out);
+  REQUIRE(lb::cmd_run({cfg_path, cache, "--out", out, "--quiet", "--skip-existing"}) == 0);
+  CHECK(lb::read_text_file(out) == before);
+
+  // A second run (another selector) reuses the cached base model; "base" trains nothing.
+  std::string out2 = (dir / "results" / "base.json").string();
+  REQUIRE(lb::cmd_run({cfg_path, cache, "selection.selector=base", "--out", out2, "--quiet"}) == 0);
+  nlohmann::json rec2 = lb::read_json_file(out2);
+  CHECK(lb::run_record_problems(rec2).empty());
+  CHECK(rec2["base_model"]["from_cache"] == true);
+  CHECK(rec2["selected"]["unique"] == 0);
+  CHECK(rec2["phases"]["training"]["backward_tokens"] == 0);
+  CHECK(rec2["budget"] == 0);
+  fs::remove_all(dir);
+}
