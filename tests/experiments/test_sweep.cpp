@@ -70,7 +70,7 @@ TEST_CASE("config errors name the key and the file") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("extends chains apply parent first; the run hash ignores runtime settings") {
+TEST_CASE("extends chains apply parent first and the run hash ignores runtime settings") {
   fs::path dir = fresh_dir("extends");
   write(dir / "parent.json", R"({"seed": 5, "world": {"pool_size": 100}, "train": {"lr": 0.5}})");
   write(dir / "child.json", R"({"extends": "parent.json", "train": {"lr": 0.25}, "sweep": {"grid": {"seed": [1, 2]}}})");
@@ -87,7 +87,7 @@ TEST_CASE("extends chains apply parent first; the run hash ignores runtime setti
   fs::remove_all(dir);
 }
 
-TEST_CASE("sweep expands grid x variants, seeds slowest") {
+TEST_CASE("sweep expands grid x variants with seeds slowest") {
   fs::path dir = fresh_dir("expand");
   write(dir / "sweep.json", R"({
     "world": {"pool_size": 100},

@@ -84,7 +84,7 @@ TEST_CASE("table output matches the golden files for fixed records") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("table numbers: interval over seeds, gap with paired test, speedup") {
+TEST_CASE("table numbers: interval over seeds and gap with paired test and speedup") {
   fs::path dir = fresh_dir("numbers");
   write_fixture(dir);
   auto scan = lb::scan_results_dir(dir.string());
@@ -109,7 +109,7 @@ TEST_CASE("table numbers: interval over seeds, gap with paired test, speedup") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("corrupt and partial result files are reported by name, not skipped silently") {
+TEST_CASE("corrupt and partial result files are reported by name and not skipped silently") {
   fs::path dir = fresh_dir("corrupt");
   write_fixture(dir);
   { std::ofstream(dir / "broken.json") << "{\"format\": \"leadbench.run\", \"name\": "; }
