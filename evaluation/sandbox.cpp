@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -93,6 +94,11 @@ SandboxResult run_child(const std::vector<std::string>& argv, const std::vector<
                         const std::string& workdir, int program_fd, const Limits& lim, bool drop_root,
                         double timeout_s, int64_t output_limit) {
   SandboxResult res;
+  // Each run gets its own unprivileged uid, so the process limit (counted per uid) of one program
+  // never starves another running at the same time (other workers, other test processes).
+  static std::atomic<uint32_t> counter{0};
+  const uid_t run_uid = static_cast<uid_t>(1000000u + (static_cast<uint32_t>(getpid()) & 0xFFFFu) * 64u +
+                                           (counter.fetch_add(1) % 64u));
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
@@ -137,13 +143,14 @@ SandboxResult run_child(const std::vector<std::string>& argv, const std::vector<
     setrlimit(RLIMIT_CORE, &r);
     if (!workdir.empty() && chdir(workdir.c_str()) != 0) _exit(126);
     if (as_root && drop_root) {
-      if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(125);
+      if (setgroups(0, nullptr) != 0 || setgid(run_uid) != 0 || setuid(run_uid) != 0) _exit(125);
     }
     r.rlim_cur = r.rlim_max = lim.nproc;
     setrlimit(RLIMIT_NPROC, &r);
     execve(cargv[0], cargv.data(), cenv.data());
     _exit(127);
   }
+  if (as_root && drop_root) res.sandbox_uid = static_cast<int64_t>(run_uid);
   setpgid(pid, pid);  // both sides, so the group exists before any kill
   close(out_pipe[1]);
   close(err_pipe[1]);

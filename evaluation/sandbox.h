@@ -21,7 +21,7 @@ struct SandboxConfig {
   int64_t output_limit_bytes = 65536;  // stdout / stderr kept per stream; the rest is read and dropped
   std::string python = "/usr/bin/python3";  // interpreter, must live under a folder bound into the sandbox
   std::string bwrap = "bwrap";   // bubblewrap executable (looked up in PATH)
-  bool drop_root = true;         // started as root: run as nobody (65534) so the process limit bites
+  bool drop_root = true;         // started as root: run each program as its own unprivileged uid so the process limit bites
   int workers = 2;               // programs checked at once
 
   template <class V> void visit(V& v) {
@@ -34,7 +34,7 @@ struct SandboxConfig {
     v.field("output_limit_bytes", output_limit_bytes, "stdout/stderr kept per stream");
     v.field("python", python, "interpreter run inside the sandbox; only system folders are visible there");
     v.field("bwrap", bwrap, "bubblewrap executable (Debian/Ubuntu: apt-get install bubblewrap)");
-    v.field("drop_root", drop_root, "when run as root, run programs as nobody so rlimits on processes apply");
+    v.field("drop_root", drop_root, "when run as root, run each program as its own unprivileged uid so the process limit applies per program");
     v.field("workers", workers, "programs run in parallel");
   }
 };
@@ -47,6 +47,7 @@ struct SandboxResult {
   std::string out, err;     // captured stdout / stderr (bounded)
   bool output_truncated = false;
   double seconds = 0;
+  int64_t sandbox_uid = -1;  // the unprivileged uid the program ran as (root callers), -1 otherwise
   std::string describe() const;  // "passed", "timeout after 3 s", "exit 1: AssertionError..."
 };
 

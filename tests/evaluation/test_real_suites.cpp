@@ -76,7 +76,7 @@ TEST_CASE("real gsm8k: 1319 problems, reference solutions 100 %, off-by-one 0 %"
   CHECK(s.items[0].prompt.find("There are 15 trees in the grove.") != std::string::npos);
 }
 
-TEST_CASE("real humaneval: the canonical solutions pass all 164 problems in the sandbox; stubs pass none") {
+TEST_CASE("real humaneval: the canonical solutions pass all 164 problems in the sandbox, stubs pass none") {
   if (!have_data("humaneval")) return;
   SandboxConfig sc;
   sc.workers = 4;
