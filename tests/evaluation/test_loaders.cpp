@@ -34,7 +34,7 @@ struct TempDir {
 
 }  // namespace
 
-TEST_CASE("loaders: MMLU folder; bad column count and bad answer name file and line; skip_bad counts") {
+TEST_CASE("loaders: MMLU folder, bad column count and bad answer name file and line, skip_bad counts") {
   TempDir d("mmlu");
   d.write("dev/astronomy_dev.csv", "d1,a,b,c,d,A\nd2,a,b,c,d,B\n");
   d.write("test/astronomy_test.csv", "q0,a,b,c,d,C\r\n\"q1\nwith newline\",a,b,c,d,D\r\nq2,a,b,c,A\r\nq3,a,b,c,d,E");
@@ -123,7 +123,7 @@ TEST_CASE("loaders: GSM8K, HumanEval and TyDiQA reject malformed records with fi
   CHECK(s.items[0].prompt.find("Passage: Paris\nQuestion: Where is Paris?\n") != std::string::npos);
 }
 
-TEST_CASE("score_predictions: unknown, missing and duplicate ids are reported; missing count as wrong") {
+TEST_CASE("score_predictions: unknown, missing and duplicate ids are reported, missing count as wrong") {
   Suite s;
   s.name = "toy";
   s.kind = SuiteKind::final_number;
