@@ -2,6 +2,7 @@
 // and batched continuation log-likelihoods: the two request types the evaluator sends to a model.
 #include "core/generate.h"
 
+#include "core/eval_mode.h"
 #include "core/seeds.h"
 
 #include <algorithm>
@@ -11,19 +12,6 @@
 
 namespace lb {
 namespace {
-
-// Puts the model in eval mode (no adapter dropout) for the call, and restores its mode after.
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(DecoderModel& m) : m_(m), was_training_(m->is_training()) { m_->eval(); }
-  ~EvalModeGuard() { m_->train(was_training_); }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  DecoderModel& m_;
-  bool was_training_;
-};
 
 // The id used for padding: PAD when the vocabulary has it, else 0 (padding is never attended to).
 int64_t pad_id(const DecoderModel& m) { return m->config().vocab_size > tok::kPad ? tok::kPad : 0; }

@@ -2,6 +2,7 @@
 // mean-pooled embeddings, results in the caller's order. See inference.h.
 #include "core/inference.h"
 
+#include "core/eval_mode.h"
 #include "core/device.h"
 #include "core/sequence_batch.h"
 
@@ -14,17 +15,6 @@
 namespace lb {
 
 namespace {
-
-// Puts the model in eval mode (no dropout) and restores its mode on every exit path.
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(DecoderModel& m) : m_(m), was_training_(m->is_training()) { m_->eval(); }
-  ~EvalModeGuard() { m_->train(was_training_); }
-
- private:
-  DecoderModel& m_;
-  bool was_training_;
-};
 
 torch::Device model_device(DecoderModel& model) {
   auto ps = model->parameters();
