@@ -3,6 +3,10 @@
 
 #include "core/json_io.h"
 #include "core/pool_convert.h"
+#include "evaluation/world.h"
+#include "experiments/experiment_config.h"
+
+#include <filesystem>
 
 #include <cstdio>
 #include <exception>
@@ -19,6 +23,7 @@ const char* const kDataUsage =
     "  convert   original pool format -> messages-format JSONL\n"
     "  validate  check a messages-format JSONL file record by record\n"
     "  stats     counts per source, length percentiles, duplicates, rejected records\n"
+    "  world     write the synthetic world (pool, base corpus, suites) as files to read\n"
     "`leadbench data <command> --help` explains each.\n";
 
 const char* const kConvertUsage =
@@ -55,6 +60,14 @@ const char* const kValidateUsage =
     "duplicate id, no empty assistant turn.\n"
     "  --skip-bad  check every record and report all bad ones (counts by reason, the first few in\n"
     "              full) instead of stopping at the first. Exit status 1 whenever a record is bad.\n";
+
+const char* const kWorldUsage =
+    "usage: leadbench data world [CONFIG] --out DIR [key=value ...]\n"
+    "Writes the synthetic world a run would generate (from CONFIG's `world` section and the\n"
+    "overrides, e.g. world.pool_size=500) as plain files, to read what models are trained and tested on:\n"
+    "  DIR/pool.jsonl        the instruction pool, messages format, with each sample's true defect\n"
+    "  DIR/corpus.txt        the base corpus, one document per line (newlines inside shown as \\n)\n"
+    "  DIR/<suite>.jsonl     one line per item: id, group, prompt, choices/answer or references, tests\n";
 
 const char* const kStatsUsage =
     "usage: leadbench data stats FILE.jsonl [--json OUT.json] [--skip-bad]\n"
@@ -177,6 +190,48 @@ int run_stats(const std::vector<std::string>& args) {
   return 0;
 }
 
+int run_world(const std::vector<std::string>& args) {
+  Args a = parse(args, 1, {"--out"}, {});
+  std::string config;
+  std::vector<std::string> overrides;
+  for (const auto& p : a.positional) {
+    if (p.find('=') != std::string::npos) overrides.push_back(p);
+    else if (config.empty()) config = p;
+    else throw Usage("unexpected argument '" + p + "'");
+  }
+  const std::string out = need(a, "--out");
+  ExperimentConfig cfg = load_experiment_config(config, overrides);
+  World world = generate_world(cfg.world);
+  std::filesystem::create_directories(out);
+  world.pool.save_jsonl(out + "/pool.jsonl");
+  std::string corpus;
+  for (std::string doc : world.base_corpus) {
+    for (size_t at = 0; (at = doc.find('\n', at)) != std::string::npos; at += 2) doc.replace(at, 1, "\\n");
+    corpus += doc + "\n";
+  }
+  write_file_atomic(out + "/corpus.txt", corpus);
+  for (const auto& suite : world.suites) {
+    std::string lines;
+    for (const auto& it : suite.items) {
+      nlohmann::json j = {{"id", it.id}, {"prompt", it.prompt}};
+      if (!it.group.empty()) j["group"] = it.group;
+      if (!it.choices.empty()) j["choices"] = it.choices;
+      if (it.answer >= 0) j["answer"] = it.answer;
+      if (!it.references.empty()) j["references"] = it.references;
+      if (!it.test_code.empty()) j["tests"] = it.test_code;
+      if (!it.entry_point.empty()) j["entry_point"] = it.entry_point;
+      if (!it.answer_prefix.empty()) j["answer_prefix"] = it.answer_prefix;
+      if (!it.code_prefix.empty()) j["code_prefix"] = it.code_prefix;
+      lines += j.dump() + "\n";
+    }
+    write_file_atomic(out + "/" + suite.name + ".jsonl", lines);
+  }
+  std::cout << "world " << kWorldVersion << " (seed " << cfg.world.seed << "): " << world.pool.size()
+            << " pool samples, " << world.base_corpus.size() << " corpus documents, " << world.suites.size()
+            << " suites -> " << out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int cmd_data(const std::vector<std::string>& args) {
@@ -188,6 +243,7 @@ int cmd_data(const std::vector<std::string>& args) {
   const char* usage = command == "convert" ? kConvertUsage
                       : command == "validate" ? kValidateUsage
                       : command == "stats" ? kStatsUsage
+                      : command == "world" ? kWorldUsage
                                            : nullptr;
   if (!usage) {
     std::cerr << "leadbench data: unknown command '" << command << "'\n" << kDataUsage;
@@ -200,6 +256,7 @@ int cmd_data(const std::vector<std::string>& args) {
   try {
     if (command == "convert") return run_convert(args);
     if (command == "validate") return run_validate(args);
+    if (command == "world") return run_world(args);
     return run_stats(args);
   } catch (const Usage& e) {
     std::cerr << "leadbench data " << command << ": " << e.what() << "\n" << usage;

@@ -40,6 +40,7 @@ struct RuntimeConfig {
   std::string cache_dir = ".leadbench-cache";  // pre-trained base/proxy models, by config hash
   std::string out_dir = "results/runs";        // where run records go
   std::string progress = "auto";        // auto (on a terminal) | on | off
+  bool save_predictions = false;        // also write <record>.predictions.jsonl (what the model answered)
 
   template <class V> void visit(V& v) {
     v.field("device", device, "auto (CUDA when present) | cpu | cuda; --device overrides");
@@ -47,6 +48,8 @@ struct RuntimeConfig {
     v.field("cache_dir", cache_dir, "cache of pre-trained base and proxy models, keyed by config hash");
     v.field("out_dir", out_dir, "folder run records are written into (sweep: the results folder)");
     v.field("progress", progress, "auto | on | off: per-step progress lines on stderr; --progress/--quiet override");
+    v.field("save_predictions", save_predictions,
+            "write the model's answer to every suite item beside the record (<record>.predictions.jsonl), to inspect or re-score");
   }
 };
 

@@ -223,12 +223,20 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   nlohmann::json suites = nlohmann::json::object();
   nlohmann::json suite_order = nlohmann::json::array();
   std::vector<SuiteScore> scores;
+  std::string prediction_lines;  // runtime.save_predictions: one JSON object per item
   for (const auto& suite : world.suites) {
     double t0 = now_seconds();
     SuiteResult res;
     {
       auto scope = ledger.scope(Phase::evaluation);
-      res = evaluate_suite(tuned, tok, suite, cfg.eval, ledger, device, seeds.fewshot);
+      std::vector<Prediction> preds;
+      res = evaluate_suite(tuned, tok, suite, cfg.eval, ledger, device, seeds.fewshot,
+                           cfg.runtime.save_predictions ? &preds : nullptr);
+      for (const auto& p : preds) {
+        nlohmann::json line = {{"suite", suite.name}, {"id", p.id}, {"outputs", p.outputs}};
+        if (p.choice >= 0) line["choice"] = p.choice;
+        prediction_lines += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      }
     }
     SuiteScore sc{res.suite.empty() ? suite.name : res.suite, res.metric, res.version.empty() ? suite.version : res.version,
                   res.headline.value, res.headline.stderr_, res.headline.n};
@@ -320,6 +328,10 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
 
   if (options.write_record) {
     std::string path = options.record_path.empty() ? default_record_path(cfg) : options.record_path;
+    if (cfg.runtime.save_predictions) {
+      std::string stem = path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0 ? path.substr(0, path.size() - 5) : path;
+      write_file_atomic(stem + ".predictions.jsonl", prediction_lines);
+    }
     write_json_atomic(path, rec);
     stage("run " + label + ": average " + fmt("%.1f", avg) + " ± " + fmt("%.1f", avg_se) + ", selection cost " +
           fmt("%.1f", ledger.selection_cost_seconds()) + " s, wall " + fmt("%.1f", wall) + " s; record: " + path);
@@ -336,7 +348,14 @@ std::string find_shipped_config(const std::string& file_name) {
   dirs.push_back(fs::path("experiments") / "configs");
   for (const auto& d : dirs) {
     std::error_code ec;
-    if (fs::exists(d / file_name, ec)) return (d / file_name).string();
+    if (fs::exists(d / file_name, ec)) {
+      // Relative to the working directory when below it: run records and logs store this path,
+      // and a machine's absolute paths mean nothing on another machine.
+      fs::path found = fs::absolute(d / file_name, ec).lexically_normal();
+      fs::path rel = found.lexically_proximate(fs::current_path(ec));
+      if (!rel.empty() && *rel.begin() != "..") return rel.string();
+      return found.string();
+    }
   }
   throw ConfigError("cannot find the shipped config " + file_name +
                     " (looked in $LEADBENCH_CONFIGS, next to the executable and in ./experiments/configs); "
