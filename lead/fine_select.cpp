@@ -53,7 +53,7 @@ int64_t group_quota(int64_t group_size, double rho) {
 }
 
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
-                          int max_uses, double rho, FineSelectScratch& scratch) {
+                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses) {
   FineSelection out;
   auto better = [](const FineCandidate& a, const FineCandidate& b) {
     return utility_ranks_before(a.utility, a.id, b.utility, b.id);
@@ -64,7 +64,7 @@ FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* ut
   for (size_t g = 0; g < groups.size(); ++g) {
     scratch.begin[g] = static_cast<int64_t>(scratch.candidates.size());
     for (SampleId id : groups[g].members)
-      if (uses[id] < max_uses) scratch.candidates.push_back(FineCandidate{utility[id], id});
+      if (uses[id] < max_uses && uses[id] >= min_uses) scratch.candidates.push_back(FineCandidate{utility[id], id});
   }
   scratch.begin[groups.size()] = static_cast<int64_t>(scratch.candidates.size());
   out.eligible = static_cast<int64_t>(scratch.candidates.size());

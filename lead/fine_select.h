@@ -54,8 +54,9 @@ struct FineSelectScratch {
 
 // utility and uses are pool-sized arrays indexed by SampleId. One pass reads each member's uses and
 // utility once; the partial sorts then run on the copied candidates.
+// Eligible: min_uses <= uses < max_uses (min_uses = 1 restricts a round to samples already trained).
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
-                          int max_uses, double rho, FineSelectScratch& scratch);
+                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses = 0);
 
 // True when a ranks before b: higher utility, then lower id; NaN last.
 inline bool utility_ranks_before(double ua, SampleId a, double ub, SampleId b) {

@@ -27,6 +27,11 @@ struct LeadConfig {
   std::string reward = "learning_progress";  // learning_progress | mean_idu | dev_loss
   int64_t dev_samples = 64;     // dev_loss reward: held-out dev split size (taken out of selection)
   int64_t max_rounds = 1000;    // hard cap on rounds (the budget normally stops first)
+  // Training compute: once the budget of unique samples is reached, keep running rounds over the
+  // samples already selected (still eligible: trained < max_uses times) until LEAD has trained as
+  // many sample passes as a static selector does (budget x train.epochs). Without it LEAD would
+  // stop after ~1 pass per sample while every baseline trains train.epochs passes.
+  bool match_compute = true;
 
   template <class V> void visit(V& v) {
     v.field("warmup_fraction", warmup_fraction, "share of the pool the warm-up (IFD) model is trained on; paper 1 %");
@@ -42,6 +47,8 @@ struct LeadConfig {
     v.field("use_loss_change", use_loss_change, "add the loss-change estimate dL' to the in-loop loss (false: ablation)");
     v.field("reward", reward, "bandit reward: learning_progress (default) | mean_idu | dev_loss (does inference)");
     v.field("dev_samples", dev_samples, "dev_loss reward only: size of the held-out dev split of the pool");
+    v.field("match_compute", match_compute,
+            "after the budget is reached, re-select among the selected samples (uses < max_uses) until sample passes = budget x train.epochs, the compute of static selectors; false stops at the budget");
     v.field("max_rounds", max_rounds, "stop after this many rounds even if the budget is not reached");
   }
 

@@ -2,6 +2,7 @@
 #include "lead/lead_selector.h"
 
 #include "core/json_io.h"
+#include "core/ledger.h"
 #include "core/progress.h"
 
 #include <algorithm>
@@ -12,6 +13,14 @@
 namespace lb {
 
 namespace {
+
+// Adds the seconds of a scope to a total (LEAD's online bookkeeping time).
+struct AddElapsed {
+  double& total;
+  double t0;
+  ~AddElapsed() { total += now_seconds() - t0; }
+};
+
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -121,7 +130,8 @@ void LeadSelector::prepare(SelectionContext& ctx) {
   for (int64_t i = 0; i < n; ++i) task_of[i] = pool.samples[i].task;
   int64_t budget = ctx.budget;
 
-  setup(task_of, pool.tasks, ifd, std::move(initial), budget, ctx.seeds.selection, held_out);
+  const int64_t target = cfg_.match_compute ? budget * std::max(1, ctx.epochs) : 0;
+  setup(task_of, pool.tasks, ifd, std::move(initial), budget, ctx.seeds.selection, held_out, target);
 
   offline_["warmup_samples"] = warm_n;
   offline_["warmup_epochs"] = cfg_.warmup_epochs;
@@ -143,7 +153,7 @@ void LeadSelector::prepare(SelectionContext& ctx) {
 
 void LeadSelector::setup(const std::vector<int>& task_of, std::vector<std::string> task_names,
                          const std::vector<double>& ifd, std::vector<double> initial_utility, int64_t budget,
-                         uint64_t selection_seed, const std::vector<char>& held_out) {
+                         uint64_t selection_seed, const std::vector<char>& held_out, int64_t target_passes) {
   const size_t n = task_of.size();
   if (ifd.size() != n || initial_utility.size() != n || (!held_out.empty() && held_out.size() != n))
     throw std::invalid_argument("LeadSelector::setup: task, IFD, utility and held-out arrays differ in length");
@@ -177,6 +187,7 @@ void LeadSelector::setup(const std::vector<int>& task_of, std::vector<std::strin
   utility_ = std::move(initial_utility);
   uses_.assign(n, 0);
   cluster_eligible_.assign(k, 0);
+  cluster_repeatable_.assign(k, 0);
   for (int c = 0; c < k; ++c) cluster_eligible_[c] = groups_.cluster_size(c);
 
   const int64_t selectable_n = static_cast<int64_t>(selectable.size());
@@ -186,6 +197,17 @@ void LeadSelector::setup(const std::vector<int>& task_of, std::vector<std::strin
     budget = selectable_n;
   }
   budget_ = budget;
+  if (target_passes < 0) throw std::invalid_argument("LeadSelector::setup: negative target_passes");
+  target_passes_ = target_passes;
+  if (target_passes_ > 0 && target_passes_ > budget_ * static_cast<int64_t>(cfg_.max_uses)) {
+    fallback("match_compute: " + std::to_string(target_passes_) + " sample passes cannot be reached with " +
+             std::to_string(budget_) + " samples trained at most max_uses = " + std::to_string(cfg_.max_uses) +
+             " times; LEAD stops at " + std::to_string(budget_ * cfg_.max_uses));
+    target_passes_ = budget_ * cfg_.max_uses;
+  }
+  passes_ = 0;
+  consolidating_ = false;
+  bookkeeping_seconds_ = 0;
   unique_ = 0;
   rounds_issued_ = 0;
   pending_cluster_ = -1;
@@ -231,9 +253,18 @@ std::optional<Round> LeadSelector::next_round(SelectionContext& ctx) { return se
 std::optional<Round> LeadSelector::select_round() {
   if (!prepared_) throw std::logic_error("LeadSelector: next_round before prepare/setup");
   if (!stop_reason_.empty()) return std::nullopt;
+  const double t_start = now_seconds();
+  AddElapsed add_time{bookkeeping_seconds_, t_start};
   if (unique_ >= budget_) {
-    stop("budget reached: " + std::to_string(unique_) + " unique samples selected (budget " + std::to_string(budget_) + ")");
-    return std::nullopt;
+    const std::string reached =
+        "budget reached: " + std::to_string(unique_) + " unique samples selected (budget " + std::to_string(budget_) + ")";
+    if (passes_ >= target_passes_) {
+      stop(target_passes_ > 0 ? reached + " and training compute matched: " + std::to_string(passes_) +
+                                    " sample passes (target " + std::to_string(target_passes_) + ")"
+                              : reached);
+      return std::nullopt;
+    }
+    consolidating_ = true;  // from now on rounds re-select among the samples already trained
   }
   if (rounds_issued_ >= cfg_.max_rounds) {
     stop("max_rounds = " + std::to_string(cfg_.max_rounds) + " reached with " + std::to_string(unique_) +
@@ -250,8 +281,9 @@ std::optional<Round> LeadSelector::select_round() {
     probabilities = bandit_->probabilities();
     const int drawn = bandit_->draw(bandit_rng_);
     if (drawn < 0) break;
-    if (cluster_eligible_[drawn] > 0) {
-      sel = fine_select(groups_.clusters[drawn], utility_.data(), uses_.data(), cfg_.max_uses, cfg_.rho, scratch_);
+    if ((consolidating_ ? cluster_repeatable_ : cluster_eligible_)[drawn] > 0) {
+      sel = fine_select(groups_.clusters[drawn], utility_.data(), uses_.data(), cfg_.max_uses, cfg_.rho, scratch_,
+                        consolidating_ ? 1 : 0);
     } else {
       sel = FineSelection{};
     }
@@ -259,11 +291,18 @@ std::optional<Round> LeadSelector::select_round() {
       cluster = drawn;
       break;
     }
-    fallback("round " + std::to_string(rounds_issued_) + ": cluster " + std::to_string(drawn) +
-             " has no eligible sample left (each trained " + std::to_string(cfg_.max_uses) +
-             " times); retired from the bandit, drawing again");
+    if (!consolidating_)
+      fallback("round " + std::to_string(rounds_issued_) + ": cluster " + std::to_string(drawn) +
+               " has no eligible sample left (each trained " + std::to_string(cfg_.max_uses) +
+               " times); retired from the bandit, drawing again");
     bandit_->retire(drawn);
     retired.push_back(drawn);
+  }
+  if (cluster < 0 && consolidating_) {
+    stop("budget reached: " + std::to_string(unique_) + " unique samples; every selected sample trained max_uses = " +
+         std::to_string(cfg_.max_uses) + " times after " + std::to_string(passes_) + " sample passes (target " +
+         std::to_string(target_passes_) + ")");
+    return std::nullopt;
   }
   if (cluster < 0) {
     stop("no cluster has an eligible sample left (every selectable sample trained max_uses = " +
@@ -300,23 +339,46 @@ std::optional<Round> LeadSelector::select_round() {
     new_count = remaining;
   }
 
+  // Consolidation: no more passes than the compute target (keep the best by utility).
+  if (consolidating_ && passes_ + static_cast<int64_t>(sel.ids.size()) > target_passes_) {
+    const int64_t keep = target_passes_ - passes_;
+    auto better = [this](SampleId a, SampleId b) { return utility_ranks_before(utility_[a], a, utility_[b], b); };
+    std::vector<SampleId> ranked = sel.ids;
+    std::nth_element(ranked.begin(), ranked.begin() + keep, ranked.end(), better);
+    std::vector<SampleId> dropped(ranked.begin() + keep, ranked.end());
+    std::sort(dropped.begin(), dropped.end());
+    std::vector<SampleId> kept;
+    for (SampleId id : sel.ids)
+      if (!std::binary_search(dropped.begin(), dropped.end(), id)) kept.push_back(id);
+    trimmed = static_cast<int64_t>(dropped.size());
+    sel.ids = std::move(kept);
+  }
+
   // Book the round: uses, eligibility, unique count, per-task counts.
   std::vector<int64_t> per_task(task_names_.size(), 0);
   for (SampleId id : sel.ids) {
     ++per_task[task_of_[id]];
-    if (++uses_[id] == cfg_.max_uses) --cluster_eligible_[cluster_of_[id]];
+    const int32_t before = uses_[id]++;
+    const int c = cluster_of_[id];
+    if (uses_[id] == cfg_.max_uses) --cluster_eligible_[c];
+    const bool was_repeatable = before >= 1 && before < cfg_.max_uses;
+    const bool is_repeatable = uses_[id] >= 1 && uses_[id] < cfg_.max_uses;
+    cluster_repeatable_[c] += static_cast<int64_t>(is_repeatable) - static_cast<int64_t>(was_repeatable);
   }
   unique_ += new_count;
+  passes_ += static_cast<int64_t>(sel.ids.size());
   pending_cluster_ = cluster;
 
   nlohmann::json rec;
   rec["round"] = rounds_issued_;
   rec["cluster"] = cluster;
+  rec["stage"] = consolidating_ ? "consolidate" : "select";
   rec["probabilities"] = probabilities;
   if (!retired.empty()) rec["retired_clusters"] = retired;
   rec["selected"] = static_cast<int64_t>(sel.ids.size());
   rec["new_unique"] = new_count;
   rec["unique_so_far"] = unique_;
+  rec["passes_so_far"] = passes_;
   rec["trimmed_to_budget"] = trimmed;
   rec["min_one_fallback"] = sel.min_one_fallback;
   rec["eligible_in_cluster"] = sel.eligible;
@@ -338,6 +400,7 @@ void LeadSelector::observe(SelectionContext& ctx, const RoundFeedback& feedback)
   for (int p = 0; p < kPhaseCount; ++p)
     seconds[phase_name(static_cast<Phase>(p))] = ctx.ledger.stats(static_cast<Phase>(p)).seconds;
   if (!rounds_.empty()) rounds_.back()["phase_seconds"] = seconds;
+  training_seconds_ = ctx.ledger.stats(Phase::training).seconds;
 }
 
 void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) {
@@ -347,6 +410,7 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
                                 " ids but " + std::to_string(feedback.losses.size()) + " losses");
   const int k = pending_cluster_;
   pending_cluster_ = -1;
+  AddElapsed add_time{bookkeeping_seconds_, now_seconds()};
 
   // Gradient sketch of this round, read in place when it already is CPU float32.
   const bool has_sketch = feedback.grad_mean.defined() && feedback.grad_mean.numel() > 0;
@@ -444,6 +508,13 @@ nlohmann::json LeadSelector::telemetry() const {
   j["rounds"] = rounds_;
   j["rounds_issued"] = rounds_issued_;
   j["unique_selected"] = unique_;
+  j["sample_passes"] = passes_;
+  j["target_sample_passes"] = target_passes_;
+  j["online_bookkeeping_seconds"] = bookkeeping_seconds_;
+  if (training_seconds_ > 0) {
+    j["training_seconds"] = training_seconds_;
+    j["online_bookkeeping_share_of_training"] = bookkeeping_seconds_ / training_seconds_;
+  }
   j["stop_reason"] = stop_reason_;
   j["fallbacks"] = fallbacks_;
   if (bandit_) {

@@ -52,7 +52,7 @@ class LeadSelector : public Selector {
   // already be mapped to 0 (ifd_from_losses).
   void setup(const std::vector<int>& task_of, std::vector<std::string> task_names, const std::vector<double>& ifd,
              std::vector<double> initial_utility, int64_t budget, uint64_t selection_seed,
-             const std::vector<char>& held_out = {});
+             const std::vector<char>& held_out = {}, int64_t target_passes = 0);
   // next_round() without a context.
   std::optional<Round> select_round();
   // observe() without a context; dev_loss_after is the dev_loss reward's measurement (NaN otherwise).
@@ -67,6 +67,11 @@ class LeadSelector : public Selector {
   const Exp3Bandit& bandit() const { return *bandit_; }
   int64_t unique_selected() const { return unique_; }
   int64_t budget() const { return budget_; }
+  // Sample passes issued so far, and the compute target of match_compute (0 = none).
+  int64_t passes() const { return passes_; }
+  int64_t target_passes() const { return target_passes_; }
+  // Seconds spent in select_round() and update(): LEAD's own online bookkeeping.
+  double bookkeeping_seconds() const { return bookkeeping_seconds_; }
   int64_t rounds_issued() const { return rounds_issued_; }
   const std::string& stop_reason() const { return stop_reason_; }
   const std::vector<std::string>& fallbacks() const { return fallbacks_; }
@@ -86,13 +91,19 @@ class LeadSelector : public Selector {
   std::vector<std::string> task_names_;
   KMeans1D kmeans_;
   ClusterTaskIndex groups_;
-  std::vector<int64_t> cluster_eligible_;  // per cluster: members with uses < max_uses
+  std::vector<int64_t> cluster_eligible_;    // per cluster: members with uses < max_uses
+  std::vector<int64_t> cluster_repeatable_;  // per cluster: members with 1 <= uses < max_uses
   std::optional<Exp3Bandit> bandit_;
   Rng bandit_rng_{0};
   FineSelectScratch scratch_;
 
   int64_t budget_ = 0;
   int64_t unique_ = 0;
+  int64_t passes_ = 0;         // sample passes issued (sum of round sizes)
+  int64_t target_passes_ = 0;  // match_compute: stop once passes_ reaches this (0 = at the budget)
+  bool consolidating_ = false;  // budget reached; rounds re-select among already-trained samples
+  double bookkeeping_seconds_ = 0;
+  double training_seconds_ = 0;  // the run's training time at the last observe (for the share)
   int64_t rounds_issued_ = 0;
   int pending_cluster_ = -1;
   bool prepared_ = false;

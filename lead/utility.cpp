@@ -17,38 +17,72 @@ const char* loss_change_case_name(LossChangeCase c) {
   return "unknown";
 }
 
+namespace {
+
+// Sums of b*b, and with a: a*a, a*b, (a-b)^2, in one pass over the sketches (they are ~10^5-10^6
+// floats and this runs every round). Four interleaved double accumulators keep the FP pipeline busy.
+struct Sums {
+  double a2 = 0, b2 = 0, ab = 0, d2 = 0;
+};
+Sums sketch_sums(const float* a, const float* b, int64_t n) {
+  double a2[4] = {0, 0, 0, 0}, b2[4] = {0, 0, 0, 0}, ab[4] = {0, 0, 0, 0}, d2[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; ++j) {
+      const double y = b[i + j];
+      b2[j] += y * y;
+      if (a) {
+        const double x = a[i + j];
+        a2[j] += x * x;
+        ab[j] += x * y;
+        d2[j] += (x - y) * (x - y);
+      }
+    }
+  for (; i < n; ++i) {
+    const double y = b[i];
+    b2[0] += y * y;
+    if (a) {
+      const double x = a[i];
+      a2[0] += x * x;
+      ab[0] += x * y;
+      d2[0] += (x - y) * (x - y);
+    }
+  }
+  Sums s;
+  for (int j = 0; j < 4; ++j) {
+    s.a2 += a2[j];
+    s.b2 += b2[j];
+    s.ab += ab[j];
+    s.d2 += d2[j];
+  }
+  return s;
+}
+
+}  // namespace
+
 LossChange loss_change(const float* g_k, const float* g_prev, int64_t n, double eta) {
   LossChange out;
   if (g_prev == nullptr) {
     out.which = LossChangeCase::first_round;
     return out;
   }
-  double prev2 = 0;
-  for (int64_t i = 0; i < n; ++i) prev2 += double(g_prev[i]) * g_prev[i];
+  const Sums s = sketch_sums(g_k, g_prev, n);
+  const double prev2 = s.b2;
   if (g_k == nullptr) {
     out.which = LossChangeCase::unseen_cluster;
     out.delta_loss = -eta * prev2;
     return out;
   }
-  double dot = 0, diff2 = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double a = g_k[i], b = g_prev[i];
-    dot += a * b;
-    diff2 += (a - b) * (a - b);
-  }
-  if (!(diff2 > 0)) {
+  if (!(s.d2 > 0)) {
     out.which = LossChangeCase::zero_denominator;
     out.delta_loss = -eta * prev2;
     return out;
   }
-  const double beta = std::clamp((prev2 - dot) / diff2, 0.0, 1.0);
-  double mix2 = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double m = beta * g_k[i] + (1.0 - beta) * g_prev[i];
-    mix2 += m * m;
-  }
+  const double beta = std::clamp((prev2 - s.ab) / s.d2, 0.0, 1.0);
+  // ||beta g_k + (1 - beta) g_prev||^2 expanded, as DESIGN.md writes Delta L'.
+  const double mix2 = beta * beta * s.a2 + (1.0 - beta) * (1.0 - beta) * prev2 + 2.0 * beta * (1.0 - beta) * s.ab;
   out.beta = beta;
-  out.delta_loss = -eta * mix2;
+  out.delta_loss = -eta * std::max(0.0, mix2);
   return out;
 }
 

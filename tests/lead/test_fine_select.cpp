@@ -101,6 +101,16 @@ TEST_CASE("fine selection falls back to one per task when every quota floors to 
   CHECK(s.eligible == 0);
 }
 
+TEST_CASE("fine selection with min_uses = 1 only takes samples already trained", "[lead][fine]") {
+  std::vector<TaskGroup> groups = {{0, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}};
+  std::vector<double> u = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+  std::vector<int32_t> uses = {0, 0, 1, 4, 2, 0, 3, 0, 1, 0};
+  FineSelectScratch scratch;
+  FineSelection s = fine_select(groups, u.data(), uses.data(), 4, 0.3, scratch, 1);
+  CHECK(s.eligible == 4);                          // ids 2, 4, 6, 8 (id 3 is spent)
+  CHECK(s.ids == std::vector<SampleId>{2, 4, 6});  // top 3 of them by utility
+}
+
 TEST_CASE("fine selection equals a full sort on random utilities with many ties", "[lead][fine]") {
   Rng rng(17);
   const int n = 5000;

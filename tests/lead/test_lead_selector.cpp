@@ -350,3 +350,63 @@ TEST_CASE("LEAD budget 0 and max_rounds stop at once", "[lead][selector]") {
   CHECK(run_all(capped).size() == 2);
   CHECK(capped.stop_reason().find("max_rounds") != std::string::npos);
 }
+
+TEST_CASE("LEAD match_compute: after the budget, rounds re-select trained samples until passes = target", "[lead][selector]") {
+  SyntheticPool p = make_pool(2000, 4, 21);
+  LeadConfig cfg;
+  cfg.rho = 0.02;
+  LeadSelector sel(cfg);
+  const int64_t budget = 60, target = budget * 3;
+  sel.setup(p.task_of, {}, p.ifd, p.utility, budget, 5, {}, target);
+  std::vector<int32_t> uses_before(2000, 0);
+  int64_t passes = 0;
+  bool saw_consolidation = false;
+  Rng grads(3);
+  for (int64_t t = 0; t < 10000; ++t) {
+    const int64_t unique_before = sel.unique_selected();
+    auto r = sel.select_round();
+    if (!r) break;
+    REQUIRE_FALSE(r->ids.empty());
+    if (unique_before >= budget) {  // consolidation: only samples trained before, never a new one
+      saw_consolidation = true;
+      for (SampleId id : r->ids) CHECK(uses_before[id] >= 1);
+    }
+    for (SampleId id : r->ids) ++uses_before[id];
+    passes += static_cast<int64_t>(r->ids.size());
+    std::vector<float> g = {float(grads.uniform()), float(grads.uniform()), float(grads.uniform())};
+    sel.update(fake_feedback(sel, *r, t, 0.01, g));
+  }
+  CHECK(saw_consolidation);
+  CHECK(sel.unique_selected() == budget);
+  CHECK(passes == target);  // trimmed to the target exactly
+  CHECK(sel.passes() == target);
+  for (int32_t u : sel.uses()) CHECK(u <= cfg.max_uses);
+  CHECK(sel.stop_reason().find("training compute matched") != std::string::npos);
+  CHECK(sel.telemetry()["target_sample_passes"] == target);
+  CHECK(sel.telemetry()["rounds"].back()["stage"] == "consolidate");
+}
+
+TEST_CASE("LEAD match_compute: a target above budget x max_uses is lowered and logged", "[lead][selector][bad-input]") {
+  SyntheticPool p = make_pool(600, 2, 8);
+  LeadConfig cfg;
+  cfg.max_uses = 2;
+  LeadSelector sel(cfg);
+  sel.setup(p.task_of, {}, p.ifd, p.utility, 20, 5, {}, 20 * 3);
+  CHECK(sel.target_passes() == 40);
+  REQUIRE_FALSE(sel.fallbacks().empty());
+  CHECK(sel.fallbacks().back().find("match_compute") != std::string::npos);
+  run_all(sel);
+  CHECK(sel.unique_selected() == 20);
+  CHECK(sel.passes() == 40);
+  for (int32_t u : sel.uses()) CHECK(u <= 2);
+}
+
+TEST_CASE("LEAD without match_compute stops at the budget (target 0)", "[lead][selector]") {
+  SyntheticPool p = make_pool(600, 2, 8);
+  LeadSelector sel;
+  sel.setup(p.task_of, {}, p.ifd, p.utility, 20, 5);
+  run_all(sel);
+  CHECK(sel.unique_selected() == 20);
+  CHECK(sel.passes() < 40);  // about one pass per sample
+  CHECK(sel.stop_reason().find("compute") == std::string::npos);
+}
