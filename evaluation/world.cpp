@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 namespace lb {
@@ -147,6 +148,7 @@ struct Language {
   std::vector<std::string> objects;  // answers
   std::vector<std::string> verbs;    // relations
   std::string question_word;
+  std::string so_word;               // opens the corpus's restatement of a passage fact ("so ...")
 };
 
 // One knowledge key of the 4-choice suite; `held_out` keys are asked only by syn_mmlu.
@@ -164,6 +166,7 @@ struct Entities {
   std::vector<Word> words;
   std::vector<Language> languages;
   std::map<std::string, std::vector<KnowledgeKey>> keys_by_subject;  // all keys of a subject
+  std::vector<char> capital_held, word_held;  // per country / word: its capital / category key is the suite's
   std::vector<std::string> girl_names = {"Mia", "Ana", "Lea", "Eva", "Ivy", "Zoe", "Amy", "Kim"};
   std::vector<std::string> boy_names = {"Tom", "Raj", "Sam", "Max", "Leo", "Ben", "Dan", "Ian"};
   std::vector<std::string> objects = {"pens", "cards", "coins", "eggs", "books", "apples", "shells", "stamps", "beads"};
@@ -203,10 +206,12 @@ Entities make_entities(const WorldConfig& cfg) {
   for (const auto& [group, sc] : scripts) {
     Language L;
     L.group = group;
-    for (int i = 0; i < 16; ++i) L.names.push_back(words.make(*sc, 2, 0.0));
-    for (int i = 0; i < 16; ++i) L.objects.push_back(words.make(*sc, 2, 0.0));
+    // Many names and objects: an answer is too rare to guess, it has to be read from the passage.
+    for (int i = 0; i < cfg.qa_vocabulary; ++i) L.names.push_back(words.make(*sc, 2, 0.0));
+    for (int i = 0; i < cfg.qa_vocabulary; ++i) L.objects.push_back(words.make(*sc, 2, 0.0));
     for (int i = 0; i < 3; ++i) L.verbs.push_back(words.make(*sc, 1, 1.0));
     L.question_word = words.make(*sc, 1, 0.0);
+    L.so_word = words.make(*sc, 1, 0.0);
     e.languages.push_back(L);
   }
 
@@ -232,6 +237,11 @@ Entities make_entities(const WorldConfig& cfg) {
     size_t n_held = static_cast<size_t>(std::llround(cfg.knowledge_holdout * static_cast<double>(keys.size())));
     for (size_t i = 0; i < keys.size(); ++i) keys[i].held_out = i < n_held;
   }
+  e.capital_held.assign(e.countries.size(), 0);
+  e.word_held.assign(e.words.size(), 0);
+  for (const auto& k : e.keys_by_subject["geography"])
+    if (k.relation == 0) e.capital_held[static_cast<size_t>(k.entity)] = k.held_out;
+  for (const auto& k : e.keys_by_subject["vocabulary"]) e.word_held[static_cast<size_t>(k.entity)] = k.held_out;
   return e;
 }
 
@@ -270,7 +280,10 @@ Question knowledge_question(const Entities& e, const KnowledgeKey& k, Rng& rng, 
     if (k.relation == 0) {
       q.text = "What is the capital of " + c.name + "?";
       q.answer = c.capital;
-      for (const auto& o : e.countries) q.pool.push_back(o.capital);
+      // Distractors as familiar as the answer: the corpus never names the suite's capitals, and a
+      // model prefers names it has read; so suite answers compete with suite answers.
+      for (size_t o = 0; o < e.countries.size(); ++o)
+        if (e.capital_held[o] == e.capital_held[static_cast<size_t>(k.entity)]) q.pool.push_back(e.countries[o].capital);
       q.statement = "The capital of " + c.name + " is " + c.capital + ".";
     } else if (k.relation == 1) {
       q.text = "What color is the flag of " + c.name + "?";
@@ -302,8 +315,9 @@ Question knowledge_question(const Entities& e, const KnowledgeKey& k, Rng& rng, 
     if (form % 2 == 0) {
       q.text = "Which of these is " + article(cat) + " " + cat + "?";
       q.answer = w.word;
-      for (const auto& o : e.words)
-        if (o.category != w.category) q.pool.push_back(o.word);
+      for (size_t o = 0; o < e.words.size(); ++o)
+        if (e.words[o].category != w.category && e.word_held[o] == e.word_held[static_cast<size_t>(k.entity)])
+          q.pool.push_back(e.words[o].word);
       q.statement = capitalize(article(w.word)) + " " + w.word + " is " + article(cat) + " " + cat + ".";
     } else {
       q.text = capitalize(article(w.word)) + " " + w.word + " is a kind of what?";
@@ -343,17 +357,22 @@ const KnowledgeKey& pick_key(const Entities& e, const std::string& subject, bool
   return *ok[rng.below(ok.size())];
 }
 
+// 4-choice question on a fact the base corpus states; the answer is the chosen option's text.
 Task task_knowledge_mc(const Entities& e, Rng& rng, const std::string& subject) {
   const KnowledgeKey& k = pick_key(e, subject, false, rng);
   Question q = knowledge_question(e, k, rng, static_cast<int>(rng.below(2)));
   int gold = static_cast<int>(rng.below(4));
-  std::string prompt = multiple_choice(q, gold, rng, nullptr);
+  std::vector<std::string> options;
+  std::string prompt = multiple_choice(q, gold, rng, &options);
   int wrong = (gold + 1 + static_cast<int>(rng.below(3))) % 4;
-  return single_turn(prompt, letter(gold), letter(wrong));
+  return single_turn(prompt, options[gold], options[wrong]);
 }
 
+// Open question. Arithmetic aside, most open questions are about the facts syn_mmlu asks (which
+// the base corpus never states): this is where a tuned model can learn them.
 Task task_knowledge_open(const Entities& e, Rng& rng, const std::string& subject) {
-  const KnowledgeKey& k = pick_key(e, subject, false, rng);
+  const bool suite_fact = subject != "arithmetic" && rng.uniform() < 0.7;
+  const KnowledgeKey& k = pick_key(e, subject, suite_fact, rng);
   Question q = knowledge_question(e, k, rng, 1);  // vocabulary: "A pear is a kind of what?" (form 0 needs options)
   std::string wrong_value;
   do wrong_value = pick(rng, q.pool);
@@ -375,8 +394,8 @@ Task task_knowledge_dialog(const Entities& e, Rng& rng) {
   std::string follow = "Which option is it?" + mc.substr(q.text.size());
   int wrong = (gold + 1 + static_cast<int>(rng.below(3))) % 4;
   Task t;
-  t.messages = {{"user", q.text}, {"assistant", q.statement}, {"user", follow}, {"assistant", letter(gold)}};
-  t.wrong = letter(wrong);
+  t.messages = {{"user", q.text}, {"assistant", q.statement}, {"user", follow}, {"assistant", options[gold]}};
+  t.wrong = options[wrong];
   return t;
 }
 
@@ -417,7 +436,9 @@ std::string with_answer(const std::string& work, int answer) {
   return work + " The answer is " + std::to_string(answer) + ".";
 }
 
-// A chain of `n_ops` operations on numbers <= max_operand, keeping every result in 0..99.
+// A chain of `n_ops` operations on numbers <= max_operand, keeping every result in 0..99. Every
+// intermediate result stays <= max_operand too, so that each step is an arithmetic fact of the base
+// corpus (a one-digit model cannot invent multi-digit arithmetic; it can chain facts it knows).
 bool random_chain(int max_operand, int n_ops, Rng& rng, int* start, std::vector<std::pair<int, int>>* ops,
                   bool allow_mul) {
   *start = 2 + static_cast<int>(rng.below(max_operand - 1));
@@ -430,6 +451,7 @@ bool random_chain(int max_operand, int n_ops, Rng& rng, int* start, std::vector<
     if (op == 2) b = 2 + static_cast<int>(rng.below(2));
     int r = arith(v, op, b);
     if (r < 0 || r > 99) return false;
+    if (i + 1 < n_ops && r > max_operand) return false;
     ops->push_back({op, b});
     v = r;
   }
@@ -698,19 +720,18 @@ Passage passage(const WorldConfig& cfg, const Entities& e, Rng& rng, int sentenc
   };
   Fact target{static_cast<int>(rng.below(L.names.size())), static_cast<int>(rng.below(L.verbs.size())), new_object()};
   facts.push_back(target);
+  // Distractor sentences have other subjects (the verb may repeat): the subject names the fact.
   for (int i = 1; i < sentences; ++i) {
     Fact f = target;
     for (int tries = 0; tries < 100; ++tries) {
-      f = target;
-      if (rng.below(2)) f.v = static_cast<int>(rng.below(L.verbs.size()));
-      else f.s = static_cast<int>(rng.below(L.names.size()));
-      if (rng.below(3) == 0) f.s = static_cast<int>(rng.below(L.names.size()));
+      f.s = static_cast<int>(rng.below(L.names.size()));
+      f.v = static_cast<int>(rng.below(L.verbs.size()));
       bool clash = false;
-      for (const auto& g : facts) clash |= g.s == f.s && g.v == f.v;
+      for (const auto& g : facts) clash |= g.s == f.s;
       if (!clash) break;
     }
     bool clash = false;
-    for (const auto& g : facts) clash |= g.s == f.s && g.v == f.v;
+    for (const auto& g : facts) clash |= g.s == f.s;
     if (clash) continue;
     f.o = new_object();
     facts.push_back(f);
@@ -730,22 +751,31 @@ Passage passage(const WorldConfig& cfg, const Entities& e, Rng& rng, int sentenc
 
 std::string qa_prompt(const Passage& P, size_t q) { return P.text + "\nQ: " + P.questions[q].first; }
 
+// The key of question q restated ("Vebe fol"): answers are sentences "Vebe fol Ziva.", and
+// syn_tydiqa opens the assistant turn with the key so that the model only writes the span.
+std::string qa_key(const Passage& P, size_t q) {
+  const std::string& asked = P.questions[q].first;  // "<question word> <name> <verb>?"
+  const size_t skip = P.lang->question_word.size() + 1;
+  return asked.substr(skip, asked.size() - skip - 1);
+}
+std::string qa_answer(const Passage& P, size_t q, const std::string& span) { return qa_key(P, q) + " " + span + "."; }
+
 Task task_passage(const WorldConfig& cfg, const Entities& e, Rng& rng) {
   Passage P = passage(cfg, e, rng, cfg.qa_sentences);
   std::string wrong = P.other_answers.empty() ? pick(rng, P.lang->objects) : pick(rng, P.other_answers);
-  return single_turn(qa_prompt(P, 0), P.questions[0].second, wrong);
+  return single_turn(qa_prompt(P, 0), qa_answer(P, 0, P.questions[0].second), qa_answer(P, 0, wrong));
 }
 
 Task task_passage_dialog(const WorldConfig& cfg, const Entities& e, Rng& rng) {
   Passage P = passage(cfg, e, rng, std::max(2, cfg.qa_sentences - 1));
   Task t;
-  t.messages = {{"user", qa_prompt(P, 0)}, {"assistant", P.questions[0].second}};
+  t.messages = {{"user", qa_prompt(P, 0)}, {"assistant", qa_answer(P, 0, P.questions[0].second)}};
   if (P.questions.size() > 1) {
     t.messages.push_back({"user", "Q: " + P.questions[1].first});
-    t.messages.push_back({"assistant", P.questions[1].second});
-    t.wrong = P.questions[0].second;
+    t.messages.push_back({"assistant", qa_answer(P, 1, P.questions[1].second)});
+    t.wrong = qa_answer(P, 1, P.questions[0].second);
   } else {
-    t.wrong = pick(rng, P.lang->objects);
+    t.wrong = qa_answer(P, 0, pick(rng, P.lang->objects));
   }
   return t;
 }
@@ -831,6 +861,7 @@ void check_config(const WorldConfig& c) {
   if (c.max_operand < 3 || c.max_operand > 30) fail("max_operand must be in 3..30");
   if (c.gsm_steps < 1 || c.gsm_steps > 3) fail("gsm_steps must be 1, 2 or 3");
   if (c.qa_sentences < 1 || c.qa_sentences > 5) fail("qa_sentences must be in 1..5");
+  if (c.qa_vocabulary < 8 || c.qa_vocabulary > 400) fail("qa_vocabulary must be in 8..400");
   if (c.qa_two_word_answers < 0 || c.qa_two_word_answers > 1) fail("qa_two_word_answers must be in [0, 1]");
   if (c.max_seq_len < 96) fail("max_seq_len must be >= 96: the formats need that many tokens");
   if (c.corpus_docs < 0) fail("corpus_docs must be >= 0");
@@ -885,7 +916,7 @@ struct SuiteBuilder {
   Suite mmlu() {
     Suite s;
     s.name = "syn_mmlu";
-    s.version = std::string(kWorldVersion) + "/mc-letters";
+    s.version = std::string(kWorldVersion) + "/mc-cloze";
     s.kind = SuiteKind::multiple_choice;
     Rng rng = Rng::derive(cfg.seed, "suite/syn_mmlu");
     const int per = cfg.mmlu_items / static_cast<int>(kSubjects.size());
@@ -909,14 +940,13 @@ struct SuiteBuilder {
                               " questions; lower mmlu_items or raise knowledge_holdout/countries/people");
           const KnowledgeKey& k = *keys[(static_cast<size_t>(i) + static_cast<size_t>(tries) * 7) % keys.size()];
           Question q = knowledge_question(e, k, rng, i / static_cast<int>(keys.size()) + tries);
-          it.prompt = multiple_choice(q, golds[i], rng, nullptr);
-          if (fits(it.prompt, "A") && claim(it.prompt)) break;
+          it.prompt = multiple_choice(q, golds[i], rng, &it.choices);
+          if (fits(it.prompt, q.answer) && claim(it.prompt)) break;
         }
         it.id = subject + "/" + std::to_string(i);
         it.group = subject;
         it.category = kSubjectCategory.at(subject);
-        it.choices = {"A", "B", "C", "D"};
-        it.answer = golds[i];
+        it.answer = golds[i];  // choices: the option texts, scored as the assistant's answer
         s.items.push_back(std::move(it));
       }
     }
@@ -955,7 +985,7 @@ struct SuiteBuilder {
   Suite code() {
     Suite s;
     s.name = "syn_humaneval";
-    s.version = std::string(kWorldVersion) + "/tiny-lang";
+    s.version = std::string(kWorldVersion) + "/tiny-lang-body";
     s.kind = SuiteKind::code;
     Rng rng = Rng::derive(cfg.seed, "suite/syn_humaneval");
     int64_t longest = 0;
@@ -971,6 +1001,10 @@ struct SuiteBuilder {
       it.id = "syn_humaneval/" + std::to_string(i);
       it.prompt = c.prompt;
       it.entry_point = c.entry;
+      // The header opens the assistant turn (as HumanEval's prompt holds the signature): the
+      // model writes the body; the checker runs header + body.
+      it.code_prefix = c.solution.substr(0, c.solution.find(" = ") + 3);
+      it.answer_prefix = it.code_prefix;
       it.test_code = hidden_tests(c);
       it.references = {c.solution};  // the canonical solution (for the gold-passes test and reports)
       s.items.push_back(std::move(it));
@@ -987,7 +1021,7 @@ struct SuiteBuilder {
   Suite qa() {
     Suite s;
     s.name = "syn_tydiqa";
-    s.version = std::string(kWorldVersion) + "/goldp";
+    s.version = std::string(kWorldVersion) + "/goldp-key";
     s.kind = SuiteKind::extractive_qa;
     Rng rng = Rng::derive(cfg.seed, "suite/syn_tydiqa");
     const int nl = static_cast<int>(e.languages.size());
@@ -1002,18 +1036,19 @@ struct SuiteBuilder {
           if (tries > 500) throw ConfigError("world config: cannot make passages that fit max_seq_len; lower qa_sentences");
           int sentences = tries > 100 ? std::max(1, cfg.qa_sentences - 1) : cfg.qa_sentences;
           P = passage(cfg, e, rng, sentences, &L);
-          if (fits(qa_prompt(P, 0), P.questions[0].second) && claim(qa_prompt(P, 0))) break;
+          if (fits(qa_prompt(P, 0), qa_answer(P, 0, P.questions[0].second)) && claim(qa_prompt(P, 0))) break;
         }
         longest = std::max<int64_t>(longest, static_cast<int64_t>(P.questions[0].second.size()));
         it.id = L.group + "/" + std::to_string(i);
         it.group = L.group;
         it.prompt = qa_prompt(P, 0);
+        it.answer_prefix = qa_key(P, 0) + " ";  // the model completes "Vebe fol " with the span
         it.references = {P.questions[0].second};
         s.items.push_back(std::move(it));
       }
     }
     finish_generation(s, cfg.max_seq_len, longest);
-    s.generation.stop = {"\n"};
+    s.generation.stop = {".", "\n"};
     return s;
   }
 };
@@ -1040,8 +1075,8 @@ Task draw_task(const std::string& source, const WorldConfig& cfg, const Entities
     }
   };
   static const std::vector<std::string> facts = {"geography", "biography", "vocabulary"};
-  if (source == "general")
-    return rng.below(2) ? task_knowledge_mc(e, rng, pick(rng, facts)) : task_knowledge_open(e, rng, pick(rng, facts));
+  if (source == "general")  // 30 % 4-choice (the format), 70 % open questions (mostly syn_mmlu's facts)
+    return rng.below(10) < 3 ? task_knowledge_mc(e, rng, pick(rng, facts)) : task_knowledge_open(e, rng, pick(rng, facts));
   if (source == "complex") return task_passage(cfg, e, rng);
   if (source == "multiturn") {
     uint64_t r = rng.below(5);
@@ -1200,37 +1235,59 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
       if (next.size() > max_doc) break;
       doc = next;
     }
-    docs.push_back(doc);
+    if (!doc.empty()) docs.push_back(doc);
+  };
+  // The facts syn_mmlu asks (held-out keys of geography, biography, vocabulary) are never stated
+  // in the corpus: only the pool's open questions teach them. Arithmetic stays complete (word
+  // problems chain its facts).
+  std::set<std::tuple<std::string, int, int>> suite_facts;
+  for (const auto& [subject, keys] : e.keys_by_subject)
+    if (subject != "arithmetic")
+      for (const auto& k : keys)
+        if (k.held_out) suite_facts.insert({subject, k.entity, k.relation});
+  auto stated = [&](const std::string& subject, int entity, int relation) {
+    return suite_facts.count({subject, entity, relation}) == 0;
   };
   size_t ci = 0, pi = 0, wi = 0;
   for (int d = 0; d < cfg.corpus_docs; ++d) {
     const uint64_t kind = static_cast<uint64_t>(d) % 20;  // fixed shares, interleaved
-    if (kind < 5) {  // countries: 25 %
-      const Country& c = e.countries[ci++ % e.countries.size()];
-      std::vector<std::string> s = {
+    if (kind < 3) {  // countries: 15 %
+      const int ck = static_cast<int>(ci++ % e.countries.size());
+      const Country& c = e.countries[ck];
+      std::vector<std::string> all = {
           rng.below(2) ? "The capital of " + c.name + " is " + c.capital + "." : c.capital + " is the capital of " + c.name + ".",
           rng.below(2) ? "The flag of " + c.name + " is " + c.color + "." : c.name + " has " + article(c.color) + " " + c.color + " flag.",
           rng.below(2) ? "The national animal of " + c.name + " is the " + c.animal + "."
                        : "In " + c.name + " the " + c.animal + " is the national animal."};
-      if (rng.below(3) == 0) s.push_back(c.name + " is a country.");
+      std::vector<std::string> s;
+      for (int r = 0; r < 3; ++r)
+        if (stated("geography", ck, r)) s.push_back(all[static_cast<size_t>(r)]);
+      if (s.empty() || rng.below(3) == 0) s.push_back(c.name + " is a country.");
       add_sentences(s);
-    } else if (kind < 8) {  // people: 15 %
-      const Person& p = e.people[pi++ % e.people.size()];
+    } else if (kind < 6) {  // people: 15 %
+      const int pk = static_cast<int>(pi++ % e.people.size());
+      const Person& p = e.people[pk];
       const std::string& c = e.countries[p.country].name;
-      std::vector<std::string> s = {rng.below(2) ? p.name + " was born in " + c + "." : p.name + " comes from " + c + ".",
-                                    rng.below(2) ? p.name + " is " + article(p.job) + " " + p.job + "."
-                                                 : p.name + " works as " + article(p.job) + " " + p.job + "."};
+      std::vector<std::string> all = {rng.below(2) ? p.name + " was born in " + c + "." : p.name + " comes from " + c + ".",
+                                      rng.below(2) ? p.name + " is " + article(p.job) + " " + p.job + "."
+                                                   : p.name + " works as " + article(p.job) + " " + p.job + "."};
+      std::vector<std::string> s;
+      for (int r = 0; r < 2; ++r)
+        if (stated("biography", pk, r)) s.push_back(all[static_cast<size_t>(r)]);
+      if (s.empty()) s.push_back(p.name + " is a person.");
       add_sentences(s);
-    } else if (kind < 10) {  // lexicon: 10 %
+    } else if (kind < 8) {  // lexicon: 10 %
       std::vector<std::string> s;
       for (int k = 0; k < 3; ++k) {
-        const Word& w = e.words[wi++ % e.words.size()];
+        const int wk = static_cast<int>(wi++ % e.words.size());
+        if (!stated("vocabulary", wk, 0)) continue;
+        const Word& w = e.words[wk];
         const std::string& cat = kLexicon[w.category].first;
         s.push_back(rng.below(2) ? capitalize(article(w.word)) + " " + w.word + " is " + article(cat) + " " + cat + "."
                                  : "The " + w.word + " is a kind of " + cat + ".");
       }
       add_sentences(s);
-    } else if (kind < 13) {  // arithmetic facts: 15 %
+    } else if (kind < 10) {  // arithmetic facts: 10 %
       std::vector<std::string> s;
       for (int k = 0; k < 6; ++k) {
         const auto& keys = e.keys_by_subject.at("arithmetic");
@@ -1239,21 +1296,56 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
                     std::to_string(arith(key.entity, key.relation, key.b)) + ".");
       }
       add_sentences(s);
-    } else if (kind < 15) {  // stories with the result stated (never asked): 10 %
+    } else if (kind < 12) {  // stories with the result stated (never asked): 10 %
       WordProblem w = word_problem(cfg, e, rng);
       std::string story = w.text.substr(0, w.text.rfind(" How many"));
       std::string obj = w.text.substr(w.text.rfind("How many ") + 9);
       obj = obj.substr(0, obj.find(' '));
       docs.push_back(story + " Now there are " + std::to_string(w.steps.answer) + " " + obj + ".");
-    } else if (kind < 17) {  // tiny-language code: 10 %
+    } else if (kind < 14) {  // tiny-language code: 10 %
       docs.push_back(code_doc(rng));
-    } else {  // passages in the four languages: 15 %
+    } else if (kind < 17) {  // echoes: random syllables and digits, then the same again: 15 %
+      // Nothing but reading can predict the second half: the cheapest way for a small model to
+      // learn in-context copying (induction heads form on repeated random sequences within a few
+      // hundred steps, tests/core/test_model_learns.cpp), which reading numbers and spans needs.
+      static const std::vector<std::string> syl = {"ka", "mo", "ti", "ru", "ze", "pa", "lo", "ni", "vu", "se",
+                                                   "do", "gi", "fe", "bu", "ha", "ja"};
+      std::vector<std::string> parts;
+      const int n = 4 + static_cast<int>(rng.below(5));
+      for (int i = 0; i < n; ++i) {
+        if (rng.below(3) == 0) {
+          parts.push_back(std::to_string(rng.below(10)));
+        } else {
+          std::string w;
+          for (int k = 1 + static_cast<int>(rng.below(3)); k > 0; --k) w += pick(rng, syl);
+          parts.push_back(w);
+        }
+      }
+      const std::string line = join(parts, " ");
+      docs.push_back(line + ". Again: " + line + ".");
+    } else {  // passages in the four languages, their facts restated: 15 %
+      // The restatements ("so Vebe fol Ziva.") can only be predicted by reading the passage: the
+      // look-up extractive QA needs, learnt in pre-training without ever asking a question. A small
+      // model learns it only when much of its loss is such copying (one restated fact per passage
+      // was too rare a signal: world-v2 drafts never learnt it), so every fact that fits is restated.
       const Language* L = &e.languages[static_cast<size_t>(d) % e.languages.size()];
-      Passage P = passage(cfg, e, rng, 2 + static_cast<int>(rng.below(3)), L);
-      while (P.text.size() > max_doc) P = passage(cfg, e, rng, 2, L);  // 2-byte scripts: fewer sentences
-      docs.push_back(P.text);
+      std::string doc;
+      for (int sentences = 2 + static_cast<int>(rng.below(2));; sentences = 2) {
+        Passage P = passage(cfg, e, rng, sentences, L);
+        std::vector<size_t> order(P.questions.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        rng.shuffle(order);
+        doc = P.text;
+        for (size_t q : order) {
+          std::string next = doc + " " + L->so_word + " " + qa_answer(P, q, P.questions[q].second);
+          if (next.size() > max_doc) break;
+          doc = next;
+        }
+        if (doc.size() > P.text.size()) break;  // at least one restatement (2-byte scripts: fewer sentences)
+      }
+      docs.push_back(doc);
     }
-    if (suite_prompts.count(docs.back())) docs.pop_back();
+    if (!docs.empty() && suite_prompts.count(docs.back())) docs.pop_back();
   }
   return docs;
 }

@@ -7,28 +7,39 @@
 // The world. Made-up countries (capital, flag colour, national animal) and people (birthplace, job),
 // a lexicon of real English words in categories, 1-2 digit arithmetic, word problems, a tiny
 // programming language (evaluation/tiny_lang.h) and short passages in four made-up languages written
-// in four scripts (Latin, Cyrillic, Greek, Armenian; UTF-8). The base corpus states every fact in
-// several phrasings; it never asks questions. The pool teaches the instruction formats (user =
-// question, assistant = answer) on one part of the knowledge; the knowledge suite asks about the
-// held-out part, so instruction tuning has to elicit what pre-training stored.
+// in four scripts (Latin, Cyrillic, Greek, Armenian; UTF-8). The base corpus states facts in several
+// phrasings, restates the facts of each passage ("... so Vebe fol Ziva.") and never asks questions. Half of the knowledge keys are the suite's: syn_mmlu asks them and the
+// corpus never states them; the pool's open questions teach them (no pool sample asks them with
+// options). So a tuned model's syn_mmlu score depends on which instruction samples it saw, and the
+// base model sits at chance.
 //
-// Sources -> suites: general (knowledge Q&A and 4-choice questions) -> syn_mmlu; math (arithmetic
-// with worked steps, arithmetic 4-choice) -> syn_gsm8k and syn_mmlu; gsm (word problems with worked
-// steps) -> syn_gsm8k; code (tiny-language functions) -> syn_humaneval; complex (multi-fact passages,
-// extractive answers) -> syn_tydiqa; multiturn (two-turn passage or knowledge dialogues), verbose
-// (padded, low-information answers) and noisy (auto-generated, many defects) mix all tasks.
+// Sources -> suites: general (open questions, mostly on syn_mmlu's facts, and 4-choice questions on
+// the corpus's facts) -> syn_mmlu; math (arithmetic with worked steps, arithmetic 4-choice) ->
+// syn_gsm8k and syn_mmlu; gsm (word problems with worked steps) -> syn_gsm8k; code (tiny-language
+// functions) -> syn_humaneval; complex (passages, answers that restate the question's key) ->
+// syn_tydiqa; multiturn (two-turn passage or knowledge dialogues), verbose (padded,
+// low-information answers) and noisy (auto-generated, many defects) mix all tasks.
+//
+// Why these formats: a ~2M-parameter byte-level model trained for minutes on 2 CPU cores learns
+// facts, formats and copying by continuation, but not to point at an option letter or to look an
+// answer up in a passage with nothing to continue from (world-v1 used both; no tuned model left
+// chance). world-v2 scores options by their text, lets answers restate their key, and opens the
+// code answer with the function's header, as HumanEval's prompt does.
 //
 // Formats (prompt = the user message; every sequence fits ModelConfig::max_seq_len = 128 tokens):
-//   syn_mmlu      "What is the capital of Dobrani?\nA. Kelum\nB. Sotira\nC. Varno\nD. Pelik" -> "B";
-//                 choices are "A".."D" (no leading space: the assistant turn starts right after the
-//                 ASSISTANT token), scored by log-likelihood; the gold letter is balanced over A-D.
-//   syn_gsm8k     "Mia has 7 pens. She buys 5 more. Then she loses 3. How many pens now?" ->
-//                 "7+5=12. 12-3=9. The answer is 9."; metric: the last number of the generation.
-//   syn_humaneval "Write f(x): return 3 times x plus 1." -> "def f(x) = 3 * x + 1"; the completion is
-//                 the whole program; hidden tests are lines such as "f(2) == 7" run by tiny_lang;
+//   syn_mmlu      "What is the capital of Dobrani?\nA. Kelum\nB. Sotira\nC. Varno\nD. Pelik" -> "Sotira";
+//                 scored by the log-likelihood of each option's text as the assistant's answer
+//                 (choices = the option texts); the gold position is balanced over A-D.
+//   syn_gsm8k     "Mia has 7 pens. She buys 2 more. Then she loses 3. How many pens now?" ->
+//                 "7+2=9. 9-3=6. The answer is 6."; every intermediate result is one digit, so each
+//                 step is an arithmetic fact of the corpus; metric: the last number of the generation.
+//   syn_humaneval "Write f(x): return 3 times x plus 1." -> "def f(x) = 3 * x + 1"; the suite opens
+//                 the assistant turn with the header "def f(x) = " (code_prefix) and the model writes
+//                 the body; hidden tests such as "f(2) == 7" run header + body in tiny_lang;
 //                 references[0] holds the canonical solution. The checker is thread-safe.
-//   syn_tydiqa    "Tomar veli Kasun. Pira suki Mafo.\nQ: Ke veli Tomar?" -> "Kasun"; SQuAD F1/EM
-//                 per language (group), then averaged.
+//   syn_tydiqa    "Tomar veli Kasun. Pira suki Mafo.\nQ: Ke Tomar veli?" -> pool answer
+//                 "Tomar veli Kasun."; the suite opens the assistant turn with the key "Tomar veli "
+//                 and scores the span up to "." with SQuAD F1/EM per language (group), then averaged.
 #pragma once
 
 #include "core/pool.h"
@@ -81,18 +92,19 @@ struct WorldConfig {
   SourceConfig gsm{0.14, 0.10, 0.05, 0.0, 0.03, 0.0, 0.0};
 
   // Suite sizes.
-  int mmlu_items = 200;   // 4 subjects x 50
+  int mmlu_items = 400;   // 4 subjects x 100
   int gsm_items = 100;
   int code_items = 100;
   int qa_items = 100;     // 4 languages x 25
 
   // Difficulty.
-  int countries = 40;              // made-up countries, 3 facts each (capital, flag colour, animal)
-  int people = 40;                 // made-up people, 2 facts each (birthplace, job)
+  int countries = 20;              // made-up countries, 3 facts each (capital, flag colour, animal)
+  int people = 20;                 // made-up people, 2 facts each (birthplace, job)
   double knowledge_holdout = 0.5;  // share of facts (and arithmetic pairs, words) asked only by syn_mmlu
-  int max_operand = 9;             // largest number in a problem statement (results stay <= 99)
+  int max_operand = 5;             // largest number in a problem statement (results stay <= 99)
   int gsm_steps = 2;               // operations per word problem (1 to 3; 3 needs max_seq_len ~192)
-  int qa_sentences = 3;            // sentences per passage (more = more distractors)
+  int qa_sentences = 2;            // sentences per passage (more = more distractors)
+  int qa_vocabulary = 24;          // names and objects per passage language: too many to guess an answer
   double qa_two_word_answers = 0.3;  // share of passage answers with two words (F1 gives partial credit)
   int max_seq_len = 128;           // every pool sample and suite prompt+answer fits in this many tokens
 
@@ -115,7 +127,7 @@ struct WorldConfig {
     v.section("code", code, "tiny-language function synthesis (feeds syn_humaneval)");
     v.section("math", math, "arithmetic with worked steps and arithmetic 4-choice (feeds syn_gsm8k, syn_mmlu)");
     v.section("gsm", gsm, "word problems with worked steps (feeds syn_gsm8k)");
-    v.field("mmlu_items", mmlu_items, "syn_mmlu size; 200 gives a standard error of ~3 points near chance");
+    v.field("mmlu_items", mmlu_items, "syn_mmlu size; 400 gives a standard error of ~2.2 points near chance");
     v.field("gsm_items", gsm_items, "syn_gsm8k size");
     v.field("code_items", code_items, "syn_humaneval size");
     v.field("qa_items", qa_items, "syn_tydiqa size, split evenly over the four languages");
@@ -126,6 +138,7 @@ struct WorldConfig {
     v.field("max_operand", max_operand, "largest number in problem statements; a tiny model handles 1 digit");
     v.field("gsm_steps", gsm_steps, "operations per word problem: 1 to 3 (3 needs max_seq_len ~192)");
     v.field("qa_sentences", qa_sentences, "sentences per passage: each extra one is a distractor");
+    v.field("qa_vocabulary", qa_vocabulary, "names and objects per passage language; many, so answers must be read, not guessed");
     v.field("qa_two_word_answers", qa_two_word_answers, "share of two-word answers, so F1 differs from EM");
     v.field("max_seq_len", max_seq_len, "token budget every sample and suite item must fit (model context)");
     v.field("corpus_docs", corpus_docs, "base-corpus documents; each fact appears in several of them");
@@ -142,7 +155,7 @@ struct World {
 };
 
 // Version of the world's formats; bump when any template changes (it shows in suite tables).
-inline constexpr const char* kWorldVersion = "world-v1";
+inline constexpr const char* kWorldVersion = "world-v2";
 
 // Builds the world. Throws ConfigError on invalid knobs (negative sizes, gsm_steps outside 1..3,
 // pass@k larger than the samples, all weights zero, a defect rate sum above 1, ...).

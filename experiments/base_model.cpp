@@ -1,6 +1,8 @@
 // Pre-training and caching of the base and proxy models; see base_model.h.
 #include "experiments/base_model.h"
 
+#include "core/seeds.h"
+
 #include "core/config.h"
 #include "core/device.h"
 #include "core/json_io.h"
@@ -49,11 +51,34 @@ std::string slug(const std::string& s) {
   return o;
 }
 
-// Token windows of the corpus: each document encoded as plain text and cut into max_len pieces.
-TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len) {
+// Token windows of the corpus: each document encoded as plain text (BOS ... EOS) and cut into
+// max_len pieces; with `pack`, the documents in a shuffled order are concatenated first so that
+// every window is full (a document may continue into the next window, as in LM pre-training).
+TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len, bool pack, uint64_t seed) {
   ByteTokenizer tok;
   TokenCache tc;
   tc.max_len = max_len;
+  if (pack) {
+    std::vector<size_t> order(corpus.documents.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    Rng::derive(seed, "pretrain.pack").shuffle(order);
+    Encoded stream;
+    for (size_t i : order) {
+      Encoded e = tok.encode_plain(corpus.documents[i], 1 << 30);
+      stream.ids.insert(stream.ids.end(), e.ids.begin(), e.ids.end());
+      stream.loss_mask.insert(stream.loss_mask.end(), e.loss_mask.begin(), e.loss_mask.end());
+    }
+    for (size_t start = 0; start + 1 < stream.ids.size(); start += static_cast<size_t>(max_len)) {
+      size_t end = std::min(stream.ids.size(), start + static_cast<size_t>(max_len));
+      Encoded piece;
+      piece.ids.assign(stream.ids.begin() + static_cast<long>(start), stream.ids.begin() + static_cast<long>(end));
+      piece.loss_mask.assign(stream.loss_mask.begin() + static_cast<long>(start), stream.loss_mask.begin() + static_cast<long>(end));
+      if (piece.target_count() < 2) continue;
+      tc.full.push_back(piece);
+      tc.response_only.push_back(std::move(piece));
+    }
+    return tc;
+  }
   for (const auto& doc : corpus.documents) {
     Encoded all = tok.encode_plain(doc, 1 << 30);
     for (size_t start = 0; start + 1 < all.ids.size(); start += static_cast<size_t>(max_len)) {
@@ -113,7 +138,7 @@ PretrainedModel ensure_pretrained(const std::string& what, const ModelConfig& mo
   no_adapters.rank = 0;
   DecoderModel model(mc, no_adapters, pre.init_seed);
   model->to(device);
-  TokenCache tokens = corpus_tokens(corpus, mc.max_seq_len);
+  TokenCache tokens = corpus_tokens(corpus, mc.max_seq_len, pre.pack, pre.data_seed);
   Ledger ledger(device);
   Trainer trainer(model, pre.train, tokens, ledger, device, pre.data_seed);
 

@@ -17,9 +17,10 @@
 namespace lb {
 
 struct PretrainConfig {
-  int epochs = 2;              // passes over the base corpus
+  int epochs = 4;              // passes over the (packed) base corpus
   uint64_t init_seed = 11;     // weight init of the base model (fixed across run seeds: one "LLM")
   uint64_t data_seed = 12;     // order of corpus documents
+  bool pack = true;            // documents concatenated into full windows (no padding), as LMs are pre-trained
   TrainConfig train = [] {
     TrainConfig t;
     t.lr = 3e-3;
@@ -36,6 +37,7 @@ struct PretrainConfig {
     v.field("epochs", epochs, "passes over the base corpus when pre-training the base and proxy models");
     v.field("init_seed", init_seed, "weight init of the base model; fixed across run seeds so every run tunes the same 'LLM'");
     v.field("data_seed", data_seed, "order of the corpus documents during pre-training");
+    v.field("pack", pack, "concatenate the documents (shuffled by data_seed) into full max_seq_len windows: no padding, ~1.6x the tokens per second of one document per window");
     v.section("train", train, "optimizer and schedule of pre-training (cosine decay to 10 %)");
   }
 };
