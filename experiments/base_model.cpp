@@ -51,6 +51,20 @@ std::string slug(const std::string& s) {
   return o;
 }
 
+// Cuts a token stream into max_len windows (each needs >= 2 targets) and appends them to tc.
+void append_windows(const Encoded& stream, int max_len, TokenCache& tc) {
+  for (size_t start = 0; start + 1 < stream.ids.size(); start += static_cast<size_t>(max_len)) {
+    const size_t end = std::min(stream.ids.size(), start + static_cast<size_t>(max_len));
+    Encoded piece;
+    piece.ids.assign(stream.ids.begin() + static_cast<long>(start), stream.ids.begin() + static_cast<long>(end));
+    piece.loss_mask.assign(stream.loss_mask.begin() + static_cast<long>(start),
+                           stream.loss_mask.begin() + static_cast<long>(end));
+    if (piece.target_count() < 2) continue;
+    tc.full.push_back(piece);
+    tc.response_only.push_back(std::move(piece));
+  }
+}
+
 // Token windows of the corpus: each document encoded as plain text (BOS ... EOS) and cut into
 // max_len pieces; with `pack`, the documents in a shuffled order are concatenated first so that
 // every window is full (a document may continue into the next window, as in LM pre-training).
@@ -58,39 +72,20 @@ TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len, bool pack, uint6
   ByteTokenizer tok;
   TokenCache tc;
   tc.max_len = max_len;
-  if (pack) {
-    std::vector<size_t> order(corpus.documents.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    Rng::derive(seed, "pretrain.pack").shuffle(order);
-    Encoded stream;
-    for (size_t i : order) {
-      Encoded e = tok.encode_plain(corpus.documents[i], 1 << 30);
-      stream.ids.insert(stream.ids.end(), e.ids.begin(), e.ids.end());
-      stream.loss_mask.insert(stream.loss_mask.end(), e.loss_mask.begin(), e.loss_mask.end());
-    }
-    for (size_t start = 0; start + 1 < stream.ids.size(); start += static_cast<size_t>(max_len)) {
-      size_t end = std::min(stream.ids.size(), start + static_cast<size_t>(max_len));
-      Encoded piece;
-      piece.ids.assign(stream.ids.begin() + static_cast<long>(start), stream.ids.begin() + static_cast<long>(end));
-      piece.loss_mask.assign(stream.loss_mask.begin() + static_cast<long>(start), stream.loss_mask.begin() + static_cast<long>(end));
-      if (piece.target_count() < 2) continue;
-      tc.full.push_back(piece);
-      tc.response_only.push_back(std::move(piece));
-    }
+  if (!pack) {
+    for (const auto& doc : corpus.documents) append_windows(tok.encode_plain(doc, 1 << 30), max_len, tc);
     return tc;
   }
-  for (const auto& doc : corpus.documents) {
-    Encoded all = tok.encode_plain(doc, 1 << 30);
-    for (size_t start = 0; start + 1 < all.ids.size(); start += static_cast<size_t>(max_len)) {
-      size_t end = std::min(all.ids.size(), start + static_cast<size_t>(max_len));
-      Encoded piece;
-      piece.ids.assign(all.ids.begin() + static_cast<long>(start), all.ids.begin() + static_cast<long>(end));
-      piece.loss_mask.assign(all.loss_mask.begin() + static_cast<long>(start), all.loss_mask.begin() + static_cast<long>(end));
-      if (piece.target_count() < 2) continue;
-      tc.full.push_back(piece);
-      tc.response_only.push_back(piece);
-    }
+  std::vector<size_t> order(corpus.documents.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Rng::derive(seed, "pretrain.pack").shuffle(order);
+  Encoded stream;
+  for (size_t i : order) {
+    Encoded e = tok.encode_plain(corpus.documents[i], 1 << 30);
+    stream.ids.insert(stream.ids.end(), e.ids.begin(), e.ids.end());
+    stream.loss_mask.insert(stream.loss_mask.end(), e.loss_mask.begin(), e.loss_mask.end());
   }
+  append_windows(stream, max_len, tc);
   return tc;
 }
 

@@ -4,6 +4,7 @@
 // causal mask shows up here as copy accuracy near chance (1/16).
 #include "core/model.h"
 #include "core/seeds.h"
+#include "tiny_world.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,14 +14,10 @@ using namespace lb;
 
 TEST_CASE("model: a 2-layer decoder learns to copy a random string in context", "[model][learning]") {
   torch::manual_seed(0);
-  ModelConfig c;
-  c.vocab_size = 20;  // symbols 0..15, separator 16, BOS 17
+  ModelConfig c = testing::tiny_model_config(32);  // 2 layers, 2 heads
+  c.vocab_size = 20;                                // symbols 0..15, separator 16, BOS 17
   c.d_model = 64;
-  c.n_layers = 2;
-  c.n_heads = 2;
-  c.n_kv_heads = 2;
   c.d_ff = 128;
-  c.max_seq_len = 32;
   DecoderModel m(c, LoraConfig{}, 7);
   m->train();
   torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.0));
