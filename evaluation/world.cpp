@@ -346,8 +346,6 @@ std::string multiple_choice(const Question& q, int gold, Rng& rng, std::vector<s
   return text;
 }
 
-std::string letter(int i) { return std::string(1, static_cast<char>('A' + i)); }
-
 const KnowledgeKey& pick_key(const Entities& e, const std::string& subject, bool held_out, Rng& rng) {
   const auto& keys = e.keys_by_subject.at(subject);
   std::vector<const KnowledgeKey*> ok;
