@@ -5,6 +5,8 @@
 #include "experiments/runner.h"
 #include "experiments/sweep.h"
 
+#include "test_dirs.h"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -14,12 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("leadbench_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using lbtest::fresh_dir;
 
 // A world and model small enough for a test: every phase runs, nothing means anything.
 std::string tiny_config(const fs::path& dir) {

@@ -6,6 +6,8 @@
 #include "experiments/sweep.h"
 #include "fake_records.h"
 
+#include "test_dirs.h"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -16,12 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("leadbench_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using lbtest::fresh_dir;
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
