@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace lb;
@@ -79,6 +80,37 @@ BENCHMARK(BM_lead_round)
     ->ArgNames({"pool", "sketch"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// Delta L' from two gradient sketches, the two ways: the reference loss_change() (four sums in one
+// double-precision pass) and what LeadSelector does per round (norms cached when a sketch is
+// stored, one float32 BLAS dot). Side by side, so their ratio comes from one run.
+std::vector<float> random_sketch(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(rng.uniform() * 2 - 1) * 1e-2f;
+  return v;
+}
+void BM_loss_change_reference(benchmark::State& state) {
+  const auto a = random_sketch(state.range(0), 1), b = random_sketch(state.range(0), 2);
+  for (auto _ : state) benchmark::DoNotOptimize(loss_change(&a, &b, 1e-3).delta_loss);
+  state.SetBytesProcessed(state.iterations() * state.range(0) * 2 * int64_t(sizeof(float)));
+}
+void BM_loss_change_cached_norms(benchmark::State& state) {
+  auto a = random_sketch(state.range(0), 1), b = random_sketch(state.range(0), 2);
+  const torch::Tensor ta = torch::from_blob(a.data(), {state.range(0)}), tb = torch::from_blob(b.data(), {state.range(0)});
+  SketchSums s;
+  s.k2 = torch::dot(ta, ta).item<double>();
+  s.prev2 = torch::dot(tb, tb).item<double>();
+  for (auto _ : state) {
+    s.dot = torch::dot(ta, tb).item<double>();
+    s.diff2 = std::max(0.0, s.k2 + s.prev2 - 2 * s.dot);
+    benchmark::DoNotOptimize(loss_change_from_sums(true, true, s, 1e-3).delta_loss);
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0) * 2 * int64_t(sizeof(float)));
+}
+// 442368: the demo model's last block (d_model 192, d_ff 512); 2^20: a paper-scale countsketch.
+BENCHMARK(BM_loss_change_reference)->Arg(442368)->Arg(1 << 20)->ArgName("sketch")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_loss_change_cached_norms)->Arg(442368)->Arg(1 << 20)->ArgName("sketch")->Unit(benchmark::kMicrosecond);
 
 // The offline bookkeeping once scores exist: k-means (K = 7) on IFD and the cluster x task index.
 void BM_lead_setup(benchmark::State& state) {

@@ -73,7 +73,8 @@ struct RoundFeedback {
   std::vector<SampleId> ids;        // unique samples trained, in first-trained order
   std::vector<float> losses;        // per id: mean response-token loss from its last forward pass this round
   torch::Tensor grad_mean;          // mean gradient sketch over the round's optimizer steps, 1-D float32 on CPU
-                                    // (undefined when sketch = none)
+                                    // (undefined when sketch = none); a fresh tensor every round,
+                                    // which a selector may keep (LEAD does) - nobody writes to it later
   double grad_norm = 0;             // ||grad_mean||
   double lr_mean = 0;               // mean learning rate over the round's steps (eta_t of LEAD)
   int64_t steps = 0;                // optimizer steps taken

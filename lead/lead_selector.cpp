@@ -222,8 +222,8 @@ void LeadSelector::setup(const std::vector<int>& task_of, std::vector<std::strin
     }
   bandit_rng_ = Rng::derive(selection_seed, "lead.bandit");
   prev_cluster_ = -1;
-  g_cluster_.assign(k, {});
-  has_g_cluster_.assign(k, 0);
+  g_cluster_.assign(k, torch::Tensor());
+  g_cluster_norm2_.assign(k, 0.0);
   prepared_ = true;
 
   offline_["pool_size"] = static_cast<int64_t>(n);
@@ -412,7 +412,7 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
   pending_cluster_ = -1;
   AddElapsed add_time{bookkeeping_seconds_, now_seconds()};
 
-  // Gradient sketch of this round, read in place when it already is CPU float32.
+  // Gradient sketch of this round, kept without a copy when it already is contiguous CPU float32.
   const bool has_sketch = feedback.grad_mean.defined() && feedback.grad_mean.numel() > 0;
   torch::Tensor g_now;
   if (has_sketch) {
@@ -435,11 +435,27 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
       fallback("no gradient sketch in the trainer's feedback (train.sketch = none): Delta L' = 0");
     }
   } else {
-    const std::vector<float>* gk = has_g_cluster_[k] ? &g_cluster_[k] : nullptr;
-    const std::vector<float>* gp = prev_cluster_ >= 0 ? &g_cluster_[prev_cluster_] : nullptr;
-    if ((gk && static_cast<int64_t>(gk->size()) != g_len) || (gp && static_cast<int64_t>(gp->size()) != g_len))
-      throw std::invalid_argument("LeadSelector::observe: the gradient sketch changed length between rounds");
-    lc = loss_change(gk, gp, feedback.lr_mean);
+    // Delta L' needs |g_k|^2, |g_prev|^2 (cached when each sketch was stored), and g_k . g_prev: one
+    // BLAS dot per round, the only pass over the sketches (bench_lead: BM_loss_change).
+    const bool has_k = g_cluster_[k].defined(), has_prev = prev_cluster_ >= 0;
+    SketchSums sums;
+    if (has_prev) {
+      const torch::Tensor& gp = g_cluster_[prev_cluster_];
+      if (gp.numel() != g_len || (has_k && g_cluster_[k].numel() != g_len))
+        throw std::invalid_argument("LeadSelector::observe: the gradient sketch changed length between rounds");
+      sums.prev2 = g_cluster_norm2_[prev_cluster_];
+      if (has_k) {
+        sums.k2 = g_cluster_norm2_[k];
+        if (k == prev_cluster_) {  // the same sketch: g_k = g_prev exactly
+          sums.dot = sums.k2;
+          sums.diff2 = 0;
+        } else {
+          sums.dot = torch::dot(g_cluster_[k], gp).item<double>();
+          sums.diff2 = std::max(0.0, sums.k2 + sums.prev2 - 2.0 * sums.dot);
+        }
+      }
+    }
+    lc = loss_change_from_sums(has_k, has_prev, sums, feedback.lr_mean);
   }
   last_loss_change_ = lc;
 
@@ -479,9 +495,8 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
   const double normalised = bandit_->update(k, reward);
 
   if (has_sketch) {
-    const float* g = g_now.data_ptr<float>();
-    g_cluster_[k].assign(g, g + g_len);  // reuses the cluster's buffer after its first round
-    has_g_cluster_[k] = 1;
+    g_cluster_[k] = g_now;  // kept, not copied: RoundFeedback::grad_mean is not written after observe
+    g_cluster_norm2_[k] = torch::dot(g_now, g_now).item<double>();
     prev_cluster_ = k;
   }
 

@@ -110,10 +110,12 @@ class LeadSelector : public Selector {
   bool min_one_logged_ = false;
   std::string stop_reason_;
 
-  // Loss-change state: each cluster's last gradient sketch; g_prev = g_cluster_[prev_cluster_].
+  // Loss-change state: each cluster's last gradient sketch (1-D float32 CPU, undefined: the
+  // cluster has not been trained yet); g_prev = g_cluster_[prev_cluster_]. The tensors are the
+  // trainer's own feedback tensors, kept by reference (the trainer hands a fresh one every round).
   int prev_cluster_ = -1;  // cluster trained by the previous round with a sketch; -1: none yet
-  std::vector<std::vector<float>> g_cluster_;
-  std::vector<char> has_g_cluster_;
+  std::vector<torch::Tensor> g_cluster_;
+  std::vector<double> g_cluster_norm2_;  // |g_cluster_[c]|^2, computed once when the sketch is stored
   bool no_sketch_logged_ = false;
   LossChange last_loss_change_;
 

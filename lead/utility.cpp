@@ -60,30 +60,38 @@ Sums sketch_sums(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
-LossChange loss_change(const float* g_k, const float* g_prev, int64_t n, double eta) {
+LossChange loss_change_from_sums(bool has_k, bool has_prev, const SketchSums& s, double eta) {
   LossChange out;
-  if (g_prev == nullptr) {
+  if (!has_prev) {
     out.which = LossChangeCase::first_round;
     return out;
   }
-  const Sums s = sketch_sums(g_k, g_prev, n);
-  const double prev2 = s.b2;
-  if (g_k == nullptr) {
+  if (!has_k) {
     out.which = LossChangeCase::unseen_cluster;
-    out.delta_loss = -eta * prev2;
+    out.delta_loss = -eta * s.prev2;
     return out;
   }
-  if (!(s.d2 > 0)) {
+  if (!(s.diff2 > 0)) {
     out.which = LossChangeCase::zero_denominator;
-    out.delta_loss = -eta * prev2;
+    out.delta_loss = -eta * s.prev2;
     return out;
   }
-  const double beta = std::clamp((prev2 - s.ab) / s.d2, 0.0, 1.0);
+  const double beta = std::clamp((s.prev2 - s.dot) / s.diff2, 0.0, 1.0);
   // ||beta g_k + (1 - beta) g_prev||^2 expanded, as DESIGN.md writes Delta L'.
-  const double mix2 = beta * beta * s.a2 + (1.0 - beta) * (1.0 - beta) * prev2 + 2.0 * beta * (1.0 - beta) * s.ab;
+  const double mix2 =
+      beta * beta * s.k2 + (1.0 - beta) * (1.0 - beta) * s.prev2 + 2.0 * beta * (1.0 - beta) * s.dot;
   out.beta = beta;
   out.delta_loss = -eta * std::max(0.0, mix2);
   return out;
+}
+
+LossChange loss_change(const float* g_k, const float* g_prev, int64_t n, double eta) {
+  SketchSums s;
+  if (g_prev != nullptr) {
+    const Sums raw = sketch_sums(g_k, g_prev, n);
+    s = SketchSums{raw.a2, raw.b2, raw.ab, raw.d2};
+  }
+  return loss_change_from_sums(g_k != nullptr, g_prev != nullptr, s, eta);
 }
 
 LossChange loss_change(const std::vector<float>* g_k, const std::vector<float>* g_prev, double eta) {

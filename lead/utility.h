@@ -28,8 +28,17 @@ struct LossChange {
   LossChangeCase which = LossChangeCase::regular;
 };
 
+// The four sums Delta L' needs: |g_k|^2, |g_prev|^2, g_k . g_prev, |g_k - g_prev|^2.
+struct SketchSums {
+  double k2 = 0, prev2 = 0, dot = 0, diff2 = 0;
+};
+// Delta L' from the sums (has_k: the cluster was trained before; has_prev: not the first round).
+LossChange loss_change_from_sums(bool has_k, bool has_prev, const SketchSums& s, double eta);
+
 // g_k: mean gradient of the last round that trained the cluster (nullptr: never trained);
 // g_prev: the previous round's mean gradient (nullptr: this is the first round); n: their length.
+// Computes the sums in one double-precision pass (the reference; LeadSelector caches norms and
+// takes the dot product from BLAS, see lead_selector.cpp).
 LossChange loss_change(const float* g_k, const float* g_prev, int64_t n, double eta);
 LossChange loss_change(const std::vector<float>* g_k, const std::vector<float>* g_prev, double eta);
 

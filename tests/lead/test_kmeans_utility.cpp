@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace lb;
@@ -162,4 +163,35 @@ TEST_CASE("IFD from losses: ratio, > 1 and invalid map to 0", "[lead][utility]")
   CHECK(ifd_from_losses(std::nan(""), 1.0) == 0.0);
   CHECK(ifd_from_losses(1.0, std::nan("")) == 0.0);
   CHECK(ifd_from_losses(INFINITY, 1.0) == 0.0);
+}
+
+TEST_CASE("beta* and Delta L' on long sketches match a naive double-precision loop", "[lead][utility]") {
+  // Lengths around the four interleaved accumulators, and the demo model's last-block size.
+  Rng rng(11);
+  for (int64_t n : {int64_t(1), int64_t(7), int64_t(8), int64_t(1023), int64_t(1024), int64_t(1025), int64_t(8199),
+                    int64_t(442368)}) {
+    std::vector<float> a(n), b(n);
+    for (int64_t i = 0; i < n; ++i) {
+      a[i] = float(rng.uniform() * 2 - 1) * 1e-2f;
+      b[i] = float(rng.uniform() * 2 - 1) * 1e-2f + 0.5f * a[i];
+    }
+    double a2 = 0, b2 = 0, ab = 0, d2 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double x = a[i], y = b[i];
+      a2 += x * x;
+      b2 += y * y;
+      ab += x * y;
+      d2 += (x - y) * (x - y);
+    }
+    const double eta = 1e-3;
+    const double beta = std::clamp((b2 - ab) / d2, 0.0, 1.0);
+    const double mix2 = beta * beta * a2 + (1 - beta) * (1 - beta) * b2 + 2 * beta * (1 - beta) * ab;
+    const LossChange lc = loss_change(&a, &b, eta);
+    INFO("n = " << n);
+    CHECK(lc.which == LossChangeCase::regular);
+    CHECK(lc.beta == Approx(beta).epsilon(1e-5));
+    CHECK(lc.delta_loss == Approx(-eta * mix2).epsilon(1e-5));
+    const LossChange unseen = loss_change(nullptr, &b, eta);
+    CHECK(unseen.delta_loss == Approx(-eta * b2).epsilon(1e-5));
+  }
 }

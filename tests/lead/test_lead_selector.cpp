@@ -164,23 +164,33 @@ TEST_CASE("LEAD loss-change follows each cluster's last gradient, ablations swit
   cfg.num_clusters = 3;
   cfg.rho = 0.03;
   cfg.bandit = "uniform";
-  LeadSelector sel(cfg);
-  sel.setup(p.task_of, {}, p.ifd, p.utility, 1000, 3);
-  std::vector<std::vector<float>> last(3);
-  std::vector<float> prev;
-  Rng rng(8);
-  for (int t = 0; t < 12; ++t) {
-    auto r = sel.select_round();
-    REQUIRE(r);
-    const int k = sel.telemetry()["rounds"][t]["cluster"];
-    std::vector<float> g = {float(rng.uniform() - 0.5), float(rng.uniform() - 0.5)};
-    const LossChange expect = loss_change(last[k].empty() ? nullptr : &last[k], prev.empty() ? nullptr : &prev, 0.2);
-    sel.update(fake_feedback(sel, *r, t, 0.2, g));
-    CHECK(sel.last_loss_change().which == expect.which);
-    CHECK(sel.last_loss_change().beta == Approx(expect.beta));
-    CHECK(sel.last_loss_change().delta_loss == Approx(expect.delta_loss));
-    last[k] = g;
-    prev = g;
+  // Reference: loss_change() on the vectors, in double precision; the selector caches norms and
+  // takes the dot product from BLAS. Short sketches and one long enough for BLAS's blocked kernels.
+  for (int64_t dim : {int64_t(2), int64_t(70001)}) {
+    LeadSelector sel(cfg);
+    sel.setup(p.task_of, {}, p.ifd, p.utility, 1000, 3);
+    std::vector<std::vector<float>> last(3);
+    std::vector<float> prev;
+    Rng rng(8);
+    for (int t = 0; t < 12; ++t) {
+      auto r = sel.select_round();
+      REQUIRE(r);
+      const int k = sel.telemetry()["rounds"][t]["cluster"];
+      std::vector<float> g(dim);
+      for (auto& x : g) x = float(rng.uniform() - 0.5);
+      const LossChange expect = loss_change(last[k].empty() ? nullptr : &last[k], prev.empty() ? nullptr : &prev, 0.2);
+      sel.update(fake_feedback(sel, *r, t, 0.2, g));
+      INFO("dim " << dim << " round " << t);
+      CHECK(sel.last_loss_change().which == expect.which);
+      // Float32 dot products: errors are relative to the norms, not to Delta L' (which can cancel).
+      double scale = 0;
+      for (float x : last[k]) scale += double(x) * x;
+      for (float x : prev) scale += double(x) * x;
+      CHECK(sel.last_loss_change().beta == Approx(expect.beta).epsilon(1e-4).margin(1e-4));
+      CHECK(sel.last_loss_change().delta_loss == Approx(expect.delta_loss).epsilon(1e-5).margin(1e-6 * 0.2 * scale));
+      last[k] = g;
+      prev = g;
+    }
   }
 
   LeadConfig off = cfg;
