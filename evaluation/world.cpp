@@ -367,18 +367,24 @@ Task task_knowledge_mc(const Entities& e, Rng& rng, const std::string& subject) 
 }
 
 // Open question. Arithmetic aside, most open questions are about the facts syn_mmlu asks (which
-// the base corpus never states): this is where a tuned model can learn them.
+// the base corpus never states): this is where a tuned model can learn them. The answer is the bare
+// value, spelled as syn_mmlu's options spell it, so that what is learnt is what the cloze scores
+// (world-v2 answered with a sentence, "The capital of X is Y.", and the tuned model never carried
+// the fact over to the options: syn_mmlu stayed at chance). The pool holds each conversation once,
+// so a fact is asked in several wordings around the same question (without them each syn_mmlu fact
+// was taught only ~2 times, and not learnt).
 Task task_knowledge_open(const Entities& e, Rng& rng, const std::string& subject) {
-  const bool suite_fact = subject != "arithmetic" && rng.uniform() < 0.7;
+  static const std::vector<std::pair<std::string, std::string>> wordings = {
+      {"", ""}, {"Quick question: ", ""}, {"", " One word, please."}, {"Answer briefly: ", ""},
+      {"I wonder: ", ""}, {"Tell me: ", ""}, {"", " Just the answer."}};
+  const bool suite_fact = subject != "arithmetic" && rng.uniform() < 0.95;
   const KnowledgeKey& k = pick_key(e, subject, suite_fact, rng);
   Question q = knowledge_question(e, k, rng, 1);  // vocabulary: "A pear is a kind of what?" (form 0 needs options)
-  std::string wrong_value;
-  do wrong_value = pick(rng, q.pool);
-  while (wrong_value == q.answer);
-  std::string wrong = q.statement;
-  size_t at = wrong.rfind(q.answer);
-  wrong.replace(at, q.answer.size(), wrong_value);
-  return single_turn(q.text, q.statement, wrong);
+  std::string wrong;
+  do wrong = pick(rng, q.pool);
+  while (wrong == q.answer);
+  const auto& [before, after] = pick(rng, wordings);
+  return single_turn(before + q.text + after, q.answer, wrong);
 }
 
 // Open question, then the same question as 4 options: teaches pointing at the option it just stated.
@@ -937,7 +943,9 @@ struct SuiteBuilder {
             throw ConfigError("world config: cannot make " + std::to_string(n) + " distinct " + subject +
                               " questions; lower mmlu_items or raise knowledge_holdout/countries/people");
           const KnowledgeKey& k = *keys[(static_cast<size_t>(i) + static_cast<size_t>(tries) * 7) % keys.size()];
-          Question q = knowledge_question(e, k, rng, i / static_cast<int>(keys.size()) + tries);
+          // Vocabulary asks "A pear is a kind of what?" (form 1), the direction the pool teaches.
+          const int form = subject == "vocabulary" ? 1 : i / static_cast<int>(keys.size()) + tries;
+          Question q = knowledge_question(e, k, rng, form);
           it.prompt = multiple_choice(q, golds[i], rng, &it.choices);
           if (fits(it.prompt, q.answer) && claim(it.prompt)) break;
         }
@@ -1073,8 +1081,8 @@ Task draw_task(const std::string& source, const WorldConfig& cfg, const Entities
     }
   };
   static const std::vector<std::string> facts = {"geography", "biography", "vocabulary"};
-  if (source == "general")  // 30 % 4-choice (the format), 70 % open questions (mostly syn_mmlu's facts)
-    return rng.below(10) < 3 ? task_knowledge_mc(e, rng, pick(rng, facts)) : task_knowledge_open(e, rng, pick(rng, facts));
+  if (source == "general")  // 20 % 4-choice (the format), 80 % open questions (mostly syn_mmlu's facts)
+    return rng.below(10) < 2 ? task_knowledge_mc(e, rng, pick(rng, facts)) : task_knowledge_open(e, rng, pick(rng, facts));
   if (source == "complex") return task_passage(cfg, e, rng);
   if (source == "multiturn") {
     uint64_t r = rng.below(5);
@@ -1249,7 +1257,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
   size_t ci = 0, pi = 0, wi = 0;
   for (int d = 0; d < cfg.corpus_docs; ++d) {
     const uint64_t kind = static_cast<uint64_t>(d) % 20;  // fixed shares, interleaved
-    if (kind < 3) {  // countries: 15 %
+    if (kind < 2) {  // countries: 10 %
       const int ck = static_cast<int>(ci++ % e.countries.size());
       const Country& c = e.countries[ck];
       std::vector<std::string> all = {
@@ -1262,7 +1270,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
         if (stated("geography", ck, r)) s.push_back(all[static_cast<size_t>(r)]);
       if (s.empty() || rng.below(3) == 0) s.push_back(c.name + " is a country.");
       add_sentences(s);
-    } else if (kind < 6) {  // people: 15 %
+    } else if (kind < 4) {  // people: 10 %
       const int pk = static_cast<int>(pi++ % e.people.size());
       const Person& p = e.people[pk];
       const std::string& c = e.countries[p.country].name;
@@ -1274,7 +1282,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
         if (stated("biography", pk, r)) s.push_back(all[static_cast<size_t>(r)]);
       if (s.empty()) s.push_back(p.name + " is a person.");
       add_sentences(s);
-    } else if (kind < 8) {  // lexicon: 10 %
+    } else if (kind < 6) {  // lexicon: 10 %
       std::vector<std::string> s;
       for (int k = 0; k < 3; ++k) {
         const int wk = static_cast<int>(wi++ % e.words.size());
@@ -1285,7 +1293,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
                                  : "The " + w.word + " is a kind of " + cat + ".");
       }
       add_sentences(s);
-    } else if (kind < 10) {  // arithmetic facts: 10 %
+    } else if (kind < 8) {  // arithmetic facts: 10 %
       std::vector<std::string> s;
       for (int k = 0; k < 6; ++k) {
         const auto& keys = e.keys_by_subject.at("arithmetic");
@@ -1294,15 +1302,15 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
                     std::to_string(arith(key.entity, key.relation, key.b)) + ".");
       }
       add_sentences(s);
-    } else if (kind < 12) {  // stories with the result stated (never asked): 10 %
+    } else if (kind < 10) {  // stories with the result stated (never asked): 10 %
       WordProblem w = word_problem(cfg, e, rng);
       std::string story = w.text.substr(0, w.text.rfind(" How many"));
       std::string obj = w.text.substr(w.text.rfind("How many ") + 9);
       obj = obj.substr(0, obj.find(' '));
       docs.push_back(story + " Now there are " + std::to_string(w.steps.answer) + " " + obj + ".");
-    } else if (kind < 14) {  // tiny-language code: 10 %
+    } else if (kind < 12) {  // tiny-language code: 10 %
       docs.push_back(code_doc(rng));
-    } else if (kind < 17) {  // echoes: random syllables and digits, then the same again: 15 %
+    } else if (kind < 15) {  // echoes: random syllables and digits, then the same again: 15 %
       // Nothing but reading can predict the second half: the cheapest way for a small model to
       // learn in-context copying (induction heads form on repeated random sequences within a few
       // hundred steps, tests/core/test_model_learns.cpp), which reading numbers and spans needs.
@@ -1321,7 +1329,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
       }
       const std::string line = join(parts, " ");
       docs.push_back(line + ". Again: " + line + ".");
-    } else {  // passages in the four languages, their facts restated: 15 %
+    } else {  // passages in the four languages, their facts restated: 25 %
       // The restatements ("so Vebe fol Ziva.") can only be predicted by reading the passage: the
       // look-up extractive QA needs, learnt in pre-training without ever asking a question. A small
       // model learns it only when much of its loss is such copying (one restated fact per passage

@@ -82,11 +82,11 @@ struct WorldConfig {
 
   // The paper's mixture in miniature (Tulu-like: general chat, complex reasoning, dialogues,
   // verbose GPT-style answers, noisy auto-generated data, code, math, grade-school math).
-  SourceConfig general{0.18, 0.05, 0.0, 0.04, 0.04, 0.0, 0.0};
-  SourceConfig complex{0.14, 0.06, 0.04, 0.0, 0.03, 0.0, 0.0};
+  SourceConfig general{0.24, 0.05, 0.0, 0.04, 0.04, 0.0, 0.0};
+  SourceConfig complex{0.11, 0.06, 0.04, 0.0, 0.03, 0.0, 0.0};
   SourceConfig multiturn{0.10, 0.06, 0.05, 0.0, 0.0, 0.0, 0.0};
-  SourceConfig verbose{0.10, 0.04, 0.0, 0.0, 0.0, 0.70, 0.0};
-  SourceConfig noisy{0.12, 0.30, 0.15, 0.05, 0.0, 0.0, 0.20};
+  SourceConfig verbose{0.08, 0.04, 0.0, 0.0, 0.0, 0.70, 0.0};
+  SourceConfig noisy{0.11, 0.30, 0.15, 0.05, 0.0, 0.0, 0.20};
   SourceConfig code{0.12, 0.08, 0.05, 0.03, 0.0, 0.0, 0.0};
   SourceConfig math{0.10, 0.08, 0.0, 0.05, 0.0, 0.0, 0.0};
   SourceConfig gsm{0.14, 0.10, 0.05, 0.0, 0.03, 0.0, 0.0};
@@ -155,7 +155,7 @@ struct World {
 };
 
 // Version of the world's formats; bump when any template changes (it shows in suite tables).
-inline constexpr const char* kWorldVersion = "world-v2";
+inline constexpr const char* kWorldVersion = "world-v3";
 
 // Builds the world. Throws ConfigError on invalid knobs (negative sizes, gsm_steps outside 1..3,
 // pass@k larger than the samples, all weights zero, a defect rate sum above 1, ...).

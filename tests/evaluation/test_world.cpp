@@ -195,7 +195,7 @@ TEST_CASE("world: no suite item appears in the pool, held-out facts are never as
     bool open_form = false;
     for (const auto& u : user_turns) {
       if (u.find(question + "\n") != std::string::npos) FAIL("syn_mmlu question '" << question << "' is asked with options in the pool");
-      open_form |= u == question;
+      open_form |= u.find(question) != std::string::npos;  // the question, maybe in other words around it
     }
     taught += open_form;
     ++checked;

@@ -169,7 +169,7 @@ TEST_CASE("beta* and Delta L' on long sketches match a naive double-precision lo
   // Lengths around the four interleaved accumulators, and the demo model's last-block size.
   Rng rng(11);
   for (int64_t n : {int64_t(1), int64_t(7), int64_t(8), int64_t(1023), int64_t(1024), int64_t(1025), int64_t(8199),
-                    int64_t(442368)}) {
+                    int64_t(442752)}) {
     std::vector<float> a(n), b(n);
     for (int64_t i = 0; i < n; ++i) {
       a[i] = float(rng.uniform() * 2 - 1) * 1e-2f;
