@@ -3,13 +3,15 @@
 # the full pool, per suite with 95 % intervals. Passes when full beats base on every suite by more
 # than the interval of the difference and the base sits near chance (25 %) on syn_mmlu.
 # usage: scripts/world_discrimination.sh [CONFIG] [key=value ...]   (default CONFIG: experiments/configs/demo.json)
-# Writes the two run records and a summary JSON under results/world-discrimination/.
+# Writes the two run records and a summary (JSON, Markdown) under $OUT (default
+# results/world-discrimination/). Another pre-training seed: OUT=results/world-discrimination/init-seed-21
+# scripts/world_discrimination.sh experiments/configs/demo.json pretrain.init_seed=21
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEADBENCH=${LEADBENCH:-build/leadbench}
 CONFIG=${1:-experiments/configs/demo.json}
 [ $# -gt 0 ] && shift
-OUT=results/world-discrimination
+OUT=${OUT:-results/world-discrimination}
 mkdir -p "$OUT"
 "$LEADBENCH" run "$CONFIG" selection.selector=base "$@" --out "$OUT/base.json"
 "$LEADBENCH" run "$CONFIG" selection.selector=full selection.budget_fraction=1 "$@" --out "$OUT/full.json"
