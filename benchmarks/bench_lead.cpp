@@ -98,12 +98,9 @@ void BM_loss_change_reference(benchmark::State& state) {
 void BM_loss_change_cached_norms(benchmark::State& state) {
   auto a = random_sketch(state.range(0), 1), b = random_sketch(state.range(0), 2);
   const torch::Tensor ta = torch::from_blob(a.data(), {state.range(0)}), tb = torch::from_blob(b.data(), {state.range(0)});
-  SketchSums s;
-  s.k2 = torch::dot(ta, ta).item<double>();
-  s.prev2 = torch::dot(tb, tb).item<double>();
+  const double k2 = torch::dot(ta, ta).item<double>(), prev2 = torch::dot(tb, tb).item<double>();
   for (auto _ : state) {
-    s.dot = torch::dot(ta, tb).item<double>();
-    s.diff2 = std::max(0.0, s.k2 + s.prev2 - 2 * s.dot);
+    const SketchSums s = sums_from_dot(k2, prev2, torch::dot(ta, tb).item<double>());
     benchmark::DoNotOptimize(loss_change_from_sums(true, true, s, 1e-3).delta_loss);
   }
   state.SetBytesProcessed(state.iterations() * state.range(0) * 2 * int64_t(sizeof(float)));

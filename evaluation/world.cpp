@@ -166,7 +166,12 @@ struct Entities {
   std::vector<Word> words;
   std::vector<Language> languages;
   std::map<std::string, std::vector<KnowledgeKey>> keys_by_subject;  // all keys of a subject
-  std::vector<char> capital_held, word_held;  // per country / word: its capital / category key is the suite's
+  // (subject, entity, relation) of every held-out geography, biography and vocabulary key: the facts
+  // only syn_mmlu asks, never stated in the base corpus.
+  std::set<std::tuple<std::string, int, int>> held_facts;
+  bool held(const std::string& subject, int entity, int relation = 0) const {
+    return held_facts.count({subject, entity, relation}) > 0;
+  }
   std::vector<std::string> girl_names = {"Mia", "Ana", "Lea", "Eva", "Ivy", "Zoe", "Amy", "Kim"};
   std::vector<std::string> boy_names = {"Tom", "Raj", "Sam", "Max", "Leo", "Ben", "Dan", "Ian"};
   std::vector<std::string> objects = {"pens", "cards", "coins", "eggs", "books", "apples", "shells", "stamps", "beads"};
@@ -237,11 +242,10 @@ Entities make_entities(const WorldConfig& cfg) {
     size_t n_held = static_cast<size_t>(std::llround(cfg.knowledge_holdout * static_cast<double>(keys.size())));
     for (size_t i = 0; i < keys.size(); ++i) keys[i].held_out = i < n_held;
   }
-  e.capital_held.assign(e.countries.size(), 0);
-  e.word_held.assign(e.words.size(), 0);
-  for (const auto& k : e.keys_by_subject["geography"])
-    if (k.relation == 0) e.capital_held[static_cast<size_t>(k.entity)] = k.held_out;
-  for (const auto& k : e.keys_by_subject["vocabulary"]) e.word_held[static_cast<size_t>(k.entity)] = k.held_out;
+  for (const auto& [subject, keys] : e.keys_by_subject)
+    if (subject != "arithmetic")  // arithmetic keys also need b; the corpus states all of them anyway
+      for (const auto& k : keys)
+        if (k.held_out) e.held_facts.insert({subject, k.entity, k.relation});
   return e;
 }
 
@@ -282,8 +286,8 @@ Question knowledge_question(const Entities& e, const KnowledgeKey& k, Rng& rng, 
       q.answer = c.capital;
       // Distractors as familiar as the answer: the corpus never names the suite's capitals, and a
       // model prefers names it has read; so suite answers compete with suite answers.
-      for (size_t o = 0; o < e.countries.size(); ++o)
-        if (e.capital_held[o] == e.capital_held[static_cast<size_t>(k.entity)]) q.pool.push_back(e.countries[o].capital);
+      for (int o = 0; o < static_cast<int>(e.countries.size()); ++o)
+        if (e.held("geography", o) == e.held("geography", k.entity)) q.pool.push_back(e.countries[o].capital);
       q.statement = "The capital of " + c.name + " is " + c.capital + ".";
     } else if (k.relation == 1) {
       q.text = "What color is the flag of " + c.name + "?";
@@ -315,8 +319,8 @@ Question knowledge_question(const Entities& e, const KnowledgeKey& k, Rng& rng, 
     if (form % 2 == 0) {
       q.text = "Which of these is " + article(cat) + " " + cat + "?";
       q.answer = w.word;
-      for (size_t o = 0; o < e.words.size(); ++o)
-        if (e.words[o].category != w.category && e.word_held[o] == e.word_held[static_cast<size_t>(k.entity)])
+      for (int o = 0; o < static_cast<int>(e.words.size()); ++o)
+        if (e.words[o].category != w.category && e.held("vocabulary", o) == e.held("vocabulary", k.entity))
           q.pool.push_back(e.words[o].word);
       q.statement = capitalize(article(w.word)) + " " + w.word + " is " + article(cat) + " " + cat + ".";
     } else {
@@ -725,18 +729,19 @@ Passage passage(const WorldConfig& cfg, const Entities& e, Rng& rng, int sentenc
   Fact target{static_cast<int>(rng.below(L.names.size())), static_cast<int>(rng.below(L.verbs.size())), new_object()};
   facts.push_back(target);
   // Distractor sentences have other subjects (the verb may repeat): the subject names the fact.
+  auto subject_taken = [&](const Fact& f) {
+    for (const auto& g : facts)
+      if (g.s == f.s) return true;
+    return false;
+  };
   for (int i = 1; i < sentences; ++i) {
     Fact f = target;
     for (int tries = 0; tries < 100; ++tries) {
       f.s = static_cast<int>(rng.below(L.names.size()));
       f.v = static_cast<int>(rng.below(L.verbs.size()));
-      bool clash = false;
-      for (const auto& g : facts) clash |= g.s == f.s;
-      if (!clash) break;
+      if (!subject_taken(f)) break;
     }
-    bool clash = false;
-    for (const auto& g : facts) clash |= g.s == f.s;
-    if (clash) continue;
+    if (subject_taken(f)) continue;
     f.o = new_object();
     facts.push_back(f);
   }
@@ -1243,17 +1248,9 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
     }
     if (!doc.empty()) docs.push_back(doc);
   };
-  // The facts syn_mmlu asks (held-out keys of geography, biography, vocabulary) are never stated
-  // in the corpus: only the pool's open questions teach them. Arithmetic stays complete (word
+  // The facts syn_mmlu asks (e.held: held-out keys of geography, biography, vocabulary) are never
+  // stated in the corpus: only the pool's open questions teach them. Arithmetic stays complete (word
   // problems chain its facts).
-  std::set<std::tuple<std::string, int, int>> suite_facts;
-  for (const auto& [subject, keys] : e.keys_by_subject)
-    if (subject != "arithmetic")
-      for (const auto& k : keys)
-        if (k.held_out) suite_facts.insert({subject, k.entity, k.relation});
-  auto stated = [&](const std::string& subject, int entity, int relation) {
-    return suite_facts.count({subject, entity, relation}) == 0;
-  };
   size_t ci = 0, pi = 0, wi = 0;
   for (int d = 0; d < cfg.corpus_docs; ++d) {
     const uint64_t kind = static_cast<uint64_t>(d) % 20;  // fixed shares, interleaved
@@ -1267,7 +1264,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
                        : "In " + c.name + " the " + c.animal + " is the national animal."};
       std::vector<std::string> s;
       for (int r = 0; r < 3; ++r)
-        if (stated("geography", ck, r)) s.push_back(all[static_cast<size_t>(r)]);
+        if (!e.held("geography", ck, r)) s.push_back(all[static_cast<size_t>(r)]);
       if (s.empty() || rng.below(3) == 0) s.push_back(c.name + " is a country.");
       add_sentences(s);
     } else if (kind < 4) {  // people: 10 %
@@ -1279,14 +1276,14 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
                                                    : p.name + " works as " + article(p.job) + " " + p.job + "."};
       std::vector<std::string> s;
       for (int r = 0; r < 2; ++r)
-        if (stated("biography", pk, r)) s.push_back(all[static_cast<size_t>(r)]);
+        if (!e.held("biography", pk, r)) s.push_back(all[static_cast<size_t>(r)]);
       if (s.empty()) s.push_back(p.name + " is a person.");
       add_sentences(s);
     } else if (kind < 6) {  // lexicon: 10 %
       std::vector<std::string> s;
       for (int k = 0; k < 3; ++k) {
         const int wk = static_cast<int>(wi++ % e.words.size());
-        if (!stated("vocabulary", wk, 0)) continue;
+        if (e.held("vocabulary", wk)) continue;
         const Word& w = e.words[wk];
         const std::string& cat = kLexicon[w.category].first;
         s.push_back(rng.below(2) ? capitalize(article(w.word)) + " " + w.word + " is " + article(cat) + " " + cat + "."

@@ -435,8 +435,9 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
       fallback("no gradient sketch in the trainer's feedback (train.sketch = none): Delta L' = 0");
     }
   } else {
-    // Delta L' needs |g_k|^2, |g_prev|^2 (cached when each sketch was stored), and g_k . g_prev: one
-    // BLAS dot per round, the only pass over the sketches (bench_lead: BM_loss_change).
+    // Delta L' needs |g_k|^2, |g_prev|^2 (cached when each sketch was stored), and g_k . g_prev:
+    // one BLAS dot per round, the only pass over the sketches (bench_lead:
+    // BM_loss_change_cached_norms).
     const bool has_k = g_cluster_[k].defined(), has_prev = prev_cluster_ >= 0;
     SketchSums sums;
     if (has_prev) {
@@ -446,13 +447,9 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
       sums.prev2 = g_cluster_norm2_[prev_cluster_];
       if (has_k) {
         sums.k2 = g_cluster_norm2_[k];
-        if (k == prev_cluster_) {  // the same sketch: g_k = g_prev exactly
-          sums.dot = sums.k2;
-          sums.diff2 = 0;
-        } else {
-          sums.dot = torch::dot(g_cluster_[k], gp).item<double>();
-          sums.diff2 = std::max(0.0, sums.k2 + sums.prev2 - 2.0 * sums.dot);
-        }
+        // The same sketch when k trained last round: dot = |g|^2 and the difference is exactly 0.
+        const double dot = k == prev_cluster_ ? sums.k2 : torch::dot(g_cluster_[k], gp).item<double>();
+        sums = sums_from_dot(sums.k2, sums.prev2, dot);
       }
     }
     lc = loss_change_from_sums(has_k, has_prev, sums, feedback.lr_mean);
@@ -494,7 +491,7 @@ void LeadSelector::update(const RoundFeedback& feedback, double dev_loss_after) 
   }
   const double normalised = bandit_->update(k, reward);
 
-  if (has_sketch) {
+  if (has_sketch && cfg_.use_loss_change) {  // the sketches serve Delta L' only
     g_cluster_[k] = g_now;  // kept, not copied: RoundFeedback::grad_mean is not written after observe
     g_cluster_norm2_[k] = torch::dot(g_now, g_now).item<double>();
     prev_cluster_ = k;

@@ -19,12 +19,9 @@ const char* loss_change_case_name(LossChangeCase c) {
 
 namespace {
 
-// Sums of b*b, and with a: a*a, a*b, (a-b)^2, in one pass over the sketches (they are ~10^5-10^6
-// floats and this runs every round). Four interleaved double accumulators keep the FP pipeline busy.
-struct Sums {
-  double a2 = 0, b2 = 0, ab = 0, d2 = 0;
-};
-Sums sketch_sums(const float* a, const float* b, int64_t n) {
+// Sums of b*b, and with a: a*a, a*b, (a-b)^2, in one double-precision pass over the sketches (the
+// reference; LeadSelector's per-round path is sums_from_dot). Four interleaved accumulators.
+SketchSums sketch_sums(const float* a, const float* b, int64_t n) {
   double a2[4] = {0, 0, 0, 0}, b2[4] = {0, 0, 0, 0}, ab[4] = {0, 0, 0, 0}, d2[4] = {0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 4 <= n; i += 4)
@@ -48,17 +45,21 @@ Sums sketch_sums(const float* a, const float* b, int64_t n) {
       d2[0] += (x - y) * (x - y);
     }
   }
-  Sums s;
+  SketchSums s;
   for (int j = 0; j < 4; ++j) {
-    s.a2 += a2[j];
-    s.b2 += b2[j];
-    s.ab += ab[j];
-    s.d2 += d2[j];
+    s.k2 += a2[j];
+    s.prev2 += b2[j];
+    s.dot += ab[j];
+    s.diff2 += d2[j];
   }
   return s;
 }
 
 }  // namespace
+
+SketchSums sums_from_dot(double k2, double prev2, double dot) {
+  return SketchSums{k2, prev2, dot, std::max(0.0, k2 + prev2 - 2.0 * dot)};
+}
 
 LossChange loss_change_from_sums(bool has_k, bool has_prev, const SketchSums& s, double eta) {
   LossChange out;
@@ -86,11 +87,7 @@ LossChange loss_change_from_sums(bool has_k, bool has_prev, const SketchSums& s,
 }
 
 LossChange loss_change(const float* g_k, const float* g_prev, int64_t n, double eta) {
-  SketchSums s;
-  if (g_prev != nullptr) {
-    const Sums raw = sketch_sums(g_k, g_prev, n);
-    s = SketchSums{raw.a2, raw.b2, raw.ab, raw.d2};
-  }
+  const SketchSums s = g_prev != nullptr ? sketch_sums(g_k, g_prev, n) : SketchSums{};
   return loss_change_from_sums(g_k != nullptr, g_prev != nullptr, s, eta);
 }
 

@@ -32,6 +32,9 @@ struct LossChange {
 struct SketchSums {
   double k2 = 0, prev2 = 0, dot = 0, diff2 = 0;
 };
+// The sums from the two squared norms and the dot product (|g_k - g_prev|^2 = k2 + prev2 - 2 dot,
+// floored at 0 against rounding): what LeadSelector uses each round, norms cached per sketch.
+SketchSums sums_from_dot(double k2, double prev2, double dot);
 // Delta L' from the sums (has_k: the cluster was trained before; has_prev: not the first round).
 LossChange loss_change_from_sums(bool has_k, bool has_prev, const SketchSums& s, double eta);
 

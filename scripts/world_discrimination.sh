@@ -5,7 +5,8 @@
 # usage: scripts/world_discrimination.sh [CONFIG] [key=value ...]   (default CONFIG: experiments/configs/demo.json)
 # Writes the two run records and a summary (JSON, Markdown) under $OUT (default
 # results/world-discrimination/). Another pre-training seed: OUT=results/world-discrimination/init-seed-21
-# scripts/world_discrimination.sh experiments/configs/demo.json pretrain.init_seed=21
+# scripts/world_discrimination.sh experiments/configs/demo.json pretrain.init_seed=21; several such runs
+# combine into one table with scripts/world_discrimination_seeds.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEADBENCH=${LEADBENCH:-build/leadbench}
@@ -16,7 +17,7 @@ mkdir -p "$OUT"
 "$LEADBENCH" run "$CONFIG" selection.selector=base "$@" --out "$OUT/base.json"
 "$LEADBENCH" run "$CONFIG" selection.selector=full selection.budget_fraction=1 "$@" --out "$OUT/full.json"
 python3 - "$OUT" "$CONFIG $*" <<'EOF'
-import json, math, sys
+import json, math, os, sys
 out = sys.argv[1]
 base_rec = json.load(open(f"{out}/base.json"))
 full_rec = json.load(open(f"{out}/full.json"))
@@ -48,7 +49,6 @@ md = ["# Does the synthetic world discriminate?", "", stamp, "",
       "difference, sqrt(se_base^2 + se_full^2) x 1.96.", "", "```", *lines, "```", ""]
 with open(f"{out}/summary.md.tmp", "w") as fh:
     fh.write("\n".join(md))
-import os
 os.replace(f"{out}/summary.md.tmp", f"{out}/summary.md")
 with open(f"{out}/summary.json.tmp", "w") as fh:
     json.dump({"rows": rows, "all_discriminate": ok, "base_mmlu_near_chance": near_chance, "stamp": stamp}, fh, indent=2)
