@@ -729,19 +729,20 @@ Passage passage(const WorldConfig& cfg, const Entities& e, Rng& rng, int sentenc
   Fact target{static_cast<int>(rng.below(L.names.size())), static_cast<int>(rng.below(L.verbs.size())), new_object()};
   facts.push_back(target);
   // Distractor sentences have other subjects (the verb may repeat): the subject names the fact.
-  auto subject_taken = [&](const Fact& f) {
+  auto subject_taken = [&](int subject) {
     for (const auto& g : facts)
-      if (g.s == f.s) return true;
+      if (g.s == subject) return true;
     return false;
   };
   for (int i = 1; i < sentences; ++i) {
     Fact f = target;
-    for (int tries = 0; tries < 100; ++tries) {
+    bool placed = false;
+    for (int tries = 0; tries < 100 && !placed; ++tries) {
       f.s = static_cast<int>(rng.below(L.names.size()));
       f.v = static_cast<int>(rng.below(L.verbs.size()));
-      if (!subject_taken(f)) break;
+      placed = !subject_taken(f.s);
     }
-    if (subject_taken(f)) continue;
+    if (!placed) continue;
     f.o = new_object();
     facts.push_back(f);
   }

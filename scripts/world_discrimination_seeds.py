@@ -22,9 +22,12 @@ for label, folder in runs:
         summary = json.load(open(path))
     except (OSError, ValueError) as e:
         sys.exit(f"{path}: {e}; run scripts/world_discrimination.sh with OUT={folder} first")
-    for r in summary["rows"]:
-        verdict = "**yes**" if r["discriminates"] else "no"
-        cells.setdefault(r["suite"], []).append(f"{r['diff']:+.1f} vs {r['ci95_half_width_diff']:.1f} {verdict}")
+    try:
+        for r in summary["rows"]:
+            verdict = "**yes**" if r["discriminates"] else "no"
+            cells.setdefault(r["suite"], {})[label] = f"{r['diff']:+.1f} vs {r['ci95_half_width_diff']:.1f} {verdict}"
+    except (KeyError, TypeError) as e:
+        sys.exit(f"{path}: not a summary written by scripts/world_discrimination.sh (missing {e}); run it again")
 lines = ["# The discrimination check over several pre-training seeds", "",
          f"`scripts/world_discrimination_seeds.py {' '.join(sys.argv[1:])}`", "",
          "Each column is one `scripts/world_discrimination.sh` run (its folder's `summary.md` has the scores",
@@ -35,7 +38,7 @@ lines = ["# The discrimination check over several pre-training seeds", "",
          "| suite | " + " | ".join(f"seed {label}" for label, _ in runs) + " |",
          "| --- | " + " | ".join("---" for _ in runs) + " |"]
 for suite in sorted(cells):
-    lines.append(f"| {suite} | " + " | ".join(cells[suite]) + " |")
+    lines.append(f"| {suite} | " + " | ".join(cells[suite].get(label, "not run") for label, _ in runs) + " |")
 lines.append("")
 with open(out_md + ".tmp", "w") as fh:
     fh.write("\n".join(lines))
