@@ -32,6 +32,13 @@ namespace {
 
 std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+// "a.b.c" -> "/a/b/c", the JSON pointer of a dotted config key.
+std::string config_key_pointer(const std::string& key) {
+  std::string p = "/";
+  for (char ch : key) p += ch == '.' ? '/' : ch;
+  return p;
+}
+
 std::string fmt_duration(double s) {
   char b[32];
   if (s < 60)
@@ -56,8 +63,8 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
   std::vector<std::pair<std::string, nlohmann::json>> variants;  // (name, set)
   if (sweep.is_object()) {
     for (auto it = sweep.begin(); it != sweep.end(); ++it)
-      if (it.key() != "grid" && it.key() != "variants")
-        throw ConfigError("unknown key 'sweep." + it.key() + "' in " + config_path + "; known: grid, variants");
+      if (it.key() != "grid" && it.key() != "variants" && it.key() != "overrides")
+        throw ConfigError("unknown key 'sweep." + it.key() + "' in " + config_path + "; known: grid, variants, overrides");
     if (sweep.contains("grid")) {
       const auto& g = sweep["grid"];
       if (!g.is_object()) throw ConfigError("'sweep.grid' in " + config_path + " must be an object of key: [values]");
@@ -86,6 +93,40 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
   }
   if (variants.empty()) variants.emplace_back("", nlohmann::json::object());
 
+  // Conditional overrides: {when: {key: value}, set: {key: value}} applied to the runs whose
+  // resolved config (after grid and variant) has every `when` value.
+  struct Conditional {
+    std::string where;
+    std::vector<std::pair<std::string, nlohmann::json>> when;
+    nlohmann::json set;
+    int matched = 0;
+  };
+  std::vector<Conditional> conditionals;
+  if (sweep.is_object() && sweep.contains("overrides")) {
+    const auto& os = sweep["overrides"];
+    if (!os.is_array()) throw ConfigError("'sweep.overrides' in " + config_path + " must be a list of {when, set}");
+    const nlohmann::json defaults = experiment_config_json(ExperimentConfig{});
+    for (size_t i = 0; i < os.size(); ++i) {
+      Conditional c;
+      c.where = "'sweep.overrides[" + std::to_string(i) + "]' in " + config_path;
+      if (!os[i].is_object()) throw ConfigError(c.where + " must be an object {when, set}");
+      for (auto it = os[i].begin(); it != os[i].end(); ++it)
+        if (it.key() != "when" && it.key() != "set" && it.key() != "description")
+          throw ConfigError(c.where + ": unknown key '" + it.key() + "'; known: when, set, description");
+      if (!os[i].contains("when") || !os[i]["when"].is_object() || os[i]["when"].empty())
+        throw ConfigError(c.where + " needs a non-empty object `when` of key: value");
+      if (!os[i].contains("set") || !os[i]["set"].is_object() || os[i]["set"].empty())
+        throw ConfigError(c.where + " needs a non-empty object `set` of key: value");
+      for (auto it = os[i]["when"].begin(); it != os[i]["when"].end(); ++it) {
+        if (!defaults.contains(nlohmann::json::json_pointer(config_key_pointer(it.key()))))
+          throw ConfigError(c.where + ": `when` names unknown config key '" + it.key() + "'");
+        c.when.emplace_back(it.key(), it.value());
+      }
+      c.set = os[i]["set"];
+      conditionals.push_back(std::move(c));
+    }
+  }
+
   // Odometer over the grid.
   std::vector<size_t> pos(grid.size(), 0);
   std::map<std::string, int> seen_hash;
@@ -104,6 +145,20 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
       if (!vname.empty()) cfg.name = vname;
       for (auto it = vset.begin(); it != vset.end(); ++it)
         config_set(cfg, it.key(), value_text(it.value()), "sweep variant '" + vname + "' of " + config_path);
+      if (!conditionals.empty()) {
+        const nlohmann::json resolved = experiment_config_json(cfg);
+        for (auto& c : conditionals) {
+          bool match = true;
+          for (const auto& [key, value] : c.when)
+            match = match && resolved.at(nlohmann::json::json_pointer(config_key_pointer(key))) == value;
+          if (!match) continue;
+          ++c.matched;
+          for (auto it = c.set.begin(); it != c.set.end(); ++it) {
+            config_set(cfg, it.key(), value_text(it.value()), c.where);
+            run.overrides.push_back(it.key() + "=" + value_text(it.value()));
+          }
+        }
+      }
       config_apply_overrides(cfg, cli_overrides);
       for (const auto& o : cli_overrides) run.overrides.push_back(o);
       validate_experiment_config(cfg, config_path + " (sweep run " + std::to_string(index) + ")");
@@ -131,6 +186,9 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
     }
     if (grid.empty() || k == grid.size() + 1) break;
   }
+  for (const auto& c : conditionals)
+    if (c.matched == 0)
+      throw ConfigError(c.where + " matches no run of the sweep; check its `when` values against the grid");
   plan.results_dir = results_dir.empty() ? (plan.runs.empty() ? std::string("results/runs") : plan.runs[0].config.runtime.out_dir)
                                          : results_dir;
   for (auto& r : plan.runs)

@@ -6,8 +6,12 @@
 // The sweep section of a config file:
 //   "sweep": {
 //     "grid": {"selection.selector": ["lead", "random"], "seed": [0, 1, 2]},
-//     "variants": [{"name": "lead_no_delta", "set": {"selection.selector": "lead", "lead.use_loss_change": false}}]
+//     "variants": [{"name": "lead_no_delta", "set": {"selection.selector": "lead", "lead.use_loss_change": false}}],
+//     "overrides": [{"when": {"selection.selector": "lead", "selection.budget_fraction": 1.0},
+//                    "set": {"lead.max_rounds": 20000}}]
 //   }
+// `overrides` change only the runs whose config, after grid and variant, has every `when` value (the
+// other runs keep their hashes); one that matches no run is an error (a typo in a value).
 #pragma once
 
 #include "experiments/experiment_config.h"

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -116,6 +117,61 @@ TEST_CASE("sweep expands grid x variants with seeds slowest") {
   write(dir / "dup.json", R"({"sweep": {"grid": {"seed": [1, 1]}}})");
   e = error_of([&] { lb::plan_sweep((dir / "dup.json").string(), {}); });
   CHECK(e.find("same config") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sweep overrides change only the runs they match") {
+  fs::path dir = fresh_dir("overrides");
+  write(dir / "plain.json", R"({
+    "world": {"pool_size": 100},
+    "sweep": {"grid": {"selection.selector": ["lead", "random"], "selection.budget_fraction": [0.1, 1]}}
+  })");
+  write(dir / "cond.json", R"({
+    "world": {"pool_size": 100},
+    "sweep": {
+      "grid": {"selection.selector": ["lead", "random"], "selection.budget_fraction": [0.1, 1]},
+      "overrides": [{"when": {"selection.selector": "lead", "selection.budget_fraction": 1.0},
+                     "set": {"lead.max_rounds": 777}}]
+    }
+  })");
+  auto plain = lb::plan_sweep((dir / "plain.json").string(), {}, (dir / "out").string());
+  auto cond = lb::plan_sweep((dir / "cond.json").string(), {}, (dir / "out").string());
+  REQUIRE(plain.runs.size() == 4);
+  REQUIRE(cond.runs.size() == 4);
+  int changed = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const auto& c = cond.runs[i].config;
+    const bool target = c.selection.selector == "lead" && c.selection.budget_fraction == 1.0;
+    CHECK(c.lead.max_rounds == (target ? 777 : plain.runs[i].config.lead.max_rounds));
+    // Untouched runs keep their hash (and so their finished records); the matched one gets a new one
+    // and passes the key on to its child process.
+    CHECK((cond.runs[i].hash == plain.runs[i].hash) == !target);
+    const auto& o = cond.runs[i].overrides;
+    CHECK((std::find(o.begin(), o.end(), "lead.max_rounds=777") != o.end()) == target);
+    changed += target;
+  }
+  CHECK(changed == 1);
+
+  write(dir / "nomatch.json", R"({"sweep": {"grid": {"selection.selector": ["random"]},
+    "overrides": [{"when": {"selection.selector": "lead"}, "set": {"lead.max_rounds": 5}}]}})");
+  std::string e = error_of([&] { lb::plan_sweep((dir / "nomatch.json").string(), {}); });
+  CHECK(e.find("matches no run") != std::string::npos);
+  CHECK(e.find("sweep.overrides[0]") != std::string::npos);
+
+  write(dir / "badkey.json", R"({"sweep": {"grid": {"seed": [0]},
+    "overrides": [{"when": {"selection.selektor": "lead"}, "set": {"lead.max_rounds": 5}}]}})");
+  e = error_of([&] { lb::plan_sweep((dir / "badkey.json").string(), {}); });
+  CHECK(e.find("selection.selektor") != std::string::npos);
+  CHECK(e.find("badkey.json") != std::string::npos);
+
+  write(dir / "badset.json", R"({"sweep": {"grid": {"seed": [0]},
+    "overrides": [{"when": {"seed": 0}, "set": {"lead.max_roundz": 5}}]}})");
+  e = error_of([&] { lb::plan_sweep((dir / "badset.json").string(), {}); });
+  CHECK(e.find("lead.max_roundz") != std::string::npos);
+
+  write(dir / "noset.json", R"({"sweep": {"grid": {"seed": [0]}, "overrides": [{"when": {"seed": 0}}]}})");
+  e = error_of([&] { lb::plan_sweep((dir / "noset.json").string(), {}); });
+  CHECK(e.find("`set`") != std::string::npos);
   fs::remove_all(dir);
 }
 
