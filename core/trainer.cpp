@@ -221,7 +221,9 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
   Progress progress("train round " + std::to_string(round_), static_cast<int64_t>(batches.size()));
   model_->train();
 
+  int64_t batch_index = 0;  // 1-based position in this round, what the progress line counts
   for (const auto& batch : batches) {
+    ++batch_index;
     int64_t n_valid = 0;
     for (SampleId id : batch) n_valid += counted_targets(tokens_.full[id], max_input) > 0 ? 1 : 0;
     const double lr = lr_at(cfg_, step_, total);
@@ -295,7 +297,7 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
     ++fb.steps;
     lr_sum += lr;
     const double elapsed = now_seconds() - t_start;
-    progress.step(round_, step_, loss_sum / n_valid, lr, elapsed > 0 ? fb.tokens / elapsed : 0.0);
+    progress.step(round_, batch_index, loss_sum / n_valid, lr, elapsed > 0 ? fb.tokens / elapsed : 0.0);
   }
 
   if (sketch_sum.defined()) {

@@ -2,14 +2,19 @@
 // masking, schedules, LoRA freezing, gradient sketches, determinism, checkpoints, NaN detection.
 #include "core/config.h"
 #include "core/json_io.h"
+#include "core/progress.h"
 #include "core/safetensors.h"
 #include "core/trainer.h"
 #include "tiny_world.h"
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 using namespace lb;
@@ -176,6 +181,30 @@ TEST_CASE("the trainer uses the schedule and reports the mean lr of the round", 
   CHECK(fb.lr_mean == Approx(cfg.lr * 0.75));
   CHECK_THROWS_AS(Trainer(model, [] { TrainConfig c; c.schedule = "bogus"; return c; }(), tokens, ledger, torch::kCPU, 1),
                   ConfigError);
+}
+
+TEST_CASE("progress lines count the steps of the round, not of the run", "[trainer]") {
+  TokenCache tokens = tokens_of(random_chats(8, 13), 64);
+  DecoderModel model(tiny_model_config(), LoraConfig{}, 8);
+  Ledger ledger;
+  Trainer trainer(model, small_train_config(2), tokens, ledger, torch::kCPU, 3);
+  trainer.train_round(iota_ids(8));  // 4 steps
+  // Capture stderr while the second round runs with progress forced on.
+  const std::string path = "trainer_progress.tmp.txt";
+  std::fflush(stderr);
+  const int saved = dup(fileno(stderr));
+  REQUIRE(std::freopen(path.c_str(), "w", stderr) != nullptr);
+  Progress::force(true);
+  trainer.train_round(iota_ids(8));  // steps 5..8 of the run, 1..4 of the round
+  Progress::force(false);
+  std::fflush(stderr);
+  dup2(saved, fileno(stderr));
+  close(saved);
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(path.c_str());
+  CHECK(text.find("4/4") != std::string::npos);  // the last step always prints
+  CHECK(text.find("8/4") == std::string::npos);
 }
 
 TEST_CASE("with a frozen base only the adapters change", "[trainer]") {
