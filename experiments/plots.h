@@ -6,6 +6,7 @@
 #include "experiments/record.h"
 #include "experiments/table.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -20,5 +21,18 @@ std::vector<std::string> write_plots(const std::vector<RunRecord>& records, cons
 std::vector<int> bandit_cluster_choices(const nlohmann::json& telemetry);
 
 bool gnuplot_available();
+
+// cost = a * n^b by least squares on (log n, log cost); ok is false with fewer than two distinct
+// n or a non-positive cost. The cost-vs-pool plot draws it out to kPaperPoolSize and writes the
+// extrapolated costs to cost_vs_pool_fit.csv.
+struct PowerLaw {
+  double a = 0, b = 0;
+  bool ok = false;
+  double at(double n) const { return a * std::pow(n, b); }
+};
+PowerLaw fit_power_law(const std::vector<std::pair<double, double>>& points);
+
+// The pool of the paper's efficiency claim (~600 000 samples).
+constexpr double kPaperPoolSize = 600000;
 
 }  // namespace lb

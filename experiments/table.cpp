@@ -72,16 +72,6 @@ std::string fmt_percent(double fraction) {
   return fmt("%.3g %%", p);
 }
 
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"') o += '"';
-    o += c;
-  }
-  return o + "\"";
-}
-
 std::string latex_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -149,6 +139,16 @@ std::string block_title(const Block& b) {
 }
 
 }  // namespace
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"') o += '"';
+    o += c;
+  }
+  return o + "\"";
+}
 
 std::vector<TableRow> group_rows(const std::vector<RunRecord>& records) {
   std::map<std::tuple<int64_t, double, std::string, std::string>, TableRow> groups;

@@ -11,6 +11,9 @@
 
 namespace lb {
 
+// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a newline.
+std::string csv_escape(const std::string& s);
+
 struct TableStamp {
   std::string command;
   std::string git_sha;

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -152,5 +153,49 @@ TEST_CASE("plots: bandit cluster choices are read from LEAD telemetry") {
     CHECK(fs::exists(dir / "tables" / "bandit_clusters.svg"));
     CHECK(fs::exists(dir / "tables" / "bandit_clusters.png"));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("plots: cost vs pool fits a power law and extrapolates it to the paper's pool") {
+  lb::PowerLaw f = lb::fit_power_law({{1000, 3 * std::pow(1000.0, 1.5)}, {4000, 3 * std::pow(4000.0, 1.5)},
+                                      {16000, 3 * std::pow(16000.0, 1.5)}});
+  REQUIRE(f.ok);
+  CHECK(f.b == Approx(1.5));
+  CHECK(f.a == Approx(3));
+  CHECK(f.at(600000) == Approx(3 * std::pow(600000.0, 1.5)));
+  CHECK_FALSE(lb::fit_power_law({{1000, 5}, {1000, 6}}).ok);  // one pool size
+  CHECK_FALSE(lb::fit_power_law({{1000, 5}, {2000, 0}}).ok);  // a zero cost has no logarithm
+
+  // LEAD costs 10 s per 1 000 samples, iterative IFD 30 s: both linear, a multiple of 3 at any pool.
+  fs::path dir = fresh_dir("plots_fit");
+  int k = 0;
+  for (int64_t pool : {1000, 4000}) {
+    lbtest::FakeRun a;
+    a.pool_size = pool;
+    a.scores = {40, 30, 20, 50};
+    a.stderrs = {3, 4, 4, 3};
+    a.offline_inference_seconds = 0;
+    a.training_seconds = 10.0 * pool / 1000 - 0.5;  // selection_cost = training + 0.5 (selection)
+    a.hash = "00000000000000d" + std::to_string(k++);
+    lb::write_json_atomic((dir / ("lead-" + std::to_string(pool) + ".json")).string(), lbtest::fake_record(a));
+    lbtest::FakeRun b = a;
+    b.name = b.selector = "iterative_ifd";
+    b.training_seconds = 30.0 * pool / 1000 - 0.5;
+    b.hash = "00000000000000e" + std::to_string(k++);
+    lb::write_json_atomic((dir / ("iifd-" + std::to_string(pool) + ".json")).string(), lbtest::fake_record(b));
+  }
+  auto scan = lb::scan_results_dir(dir.string());
+  REQUIRE(scan.problems.empty());
+  auto msgs = lb::write_plots(scan.records, (dir / "tables").string(), kStamp);
+  REQUIRE(msgs.size() == 3);
+  CHECK(msgs[1].find("cost_vs_pool_fit.csv") != std::string::npos);
+  std::string csv = read(dir / "tables" / "cost_vs_pool_fit.csv");
+  CHECK(csv.find("name,pools,exponent_b,coefficient_a,cost_at_600000_seconds,multiple_of_lead_at_600000") !=
+        std::string::npos);
+  CHECK(csv.find("\niterative_ifd,2,1.0000,0.03,18000,3.000\n") != std::string::npos);
+  CHECK(csv.find("\nlead,2,1.0000,0.01,6000,1.000\n") != std::string::npos);
+  std::string gp = read(dir / "tables" / "cost_vs_pool.gp");
+  CHECK(gp.find("set arrow from 600000") != std::string::npos);
+  CHECK(gp.find("dt 2 notitle") != std::string::npos);
   fs::remove_all(dir);
 }
