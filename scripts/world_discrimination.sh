@@ -6,7 +6,8 @@
 # Writes the two run records and a summary (JSON, Markdown) under $OUT (default
 # results/world-discrimination/). Another pre-training seed: OUT=results/world-discrimination/init-seed-21
 # scripts/world_discrimination.sh experiments/configs/demo.json pretrain.init_seed=21; several such runs
-# combine into one table with scripts/world_discrimination_seeds.py.
+# combine into one table with scripts/world_discrimination_seeds.py. Adding --skip-existing keeps
+# records that already hold the same config and only rewrites the summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEADBENCH=${LEADBENCH:-build/leadbench}
@@ -43,8 +44,9 @@ near_chance = mmlu is not None and abs(mmlu["value"] - 25.0) <= 1.96 * mmlu["std
 say(f"base near chance on syn_mmlu (25 % +- CI + 5): {near_chance}")
 stamp = (f"`scripts/world_discrimination.sh {sys.argv[2].strip()}` · git {full_rec['git_sha'][:12]} · "
          f"{full_rec['machine']} · {full_rec['date']} · world {full_rec.get('world_version', '?')}")
+epochs = full_rec.get("config", {}).get("train", {}).get("epochs", "?")
 md = ["# Does the synthetic world discriminate?", "", stamp, "",
-      "The untuned base model against the model tuned on the whole pool (3 epochs), one seed; ± is 1.96 x the",
+      f"The untuned base model against the model tuned on the whole pool ({epochs} epochs), one seed; ± is 1.96 x the",
       "standard error over items; a suite discriminates when the difference exceeds the 95 % half-width of the",
       "difference, sqrt(se_base^2 + se_full^2) x 1.96.", "", "```", *lines, "```", ""]
 with open(f"{out}/summary.md.tmp", "w") as fh:
