@@ -38,8 +38,11 @@ for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
         rec = json.load(open(path))
         key = (rec["name"], rec["budget_fraction"])
         averages.setdefault(key, {})[rec["seed"]] = rec["average"]["value"]
-    except (OSError, ValueError, KeyError, TypeError):
-        continue  # not a run record (e.g. _sweep_plan.json); `leadbench table` names such files
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        if not os.path.basename(path).startswith("_"):  # _sweep_plan.json is not a run record
+            print(f"{path}: skipped, not a readable run record ({type(e).__name__}: {e}); "
+                  f"`leadbench table {folder}` lists the problem too", file=sys.stderr)
+        continue
 budgets = sorted({b for (_, b) in averages} if budget is None else {budget})
 for b in budgets:
     if (ref, b) not in averages:
