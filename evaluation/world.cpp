@@ -3,6 +3,9 @@
 #include "evaluation/world.h"
 
 #include "core/config.h"
+#include "core/tokenizer.h"
+#include "evaluation/copy_probe.h"
+#include "evaluation/evaluator.h"
 #include "core/seeds.h"
 
 #include <algorithm>
@@ -1235,6 +1238,27 @@ std::string code_doc(Rng& rng) {
          ") is " + std::to_string(c.reference(in[0], c.arity == 2 ? in[1] : 0));
 }
 
+// An echo document's first half: 4-8 words of random syllables and digits. Nothing but reading can
+// predict its repetition ("<line>. Again: <line>."): the cheapest way for a small model to learn
+// in-context copying (induction heads form on repeated random sequences within a few hundred steps,
+// tests/core/test_model_learns.cpp), which reading numbers and spans needs.
+std::string echo_line(Rng& rng) {
+  static const std::vector<std::string> syl = {"ka", "mo", "ti", "ru", "ze", "pa", "lo", "ni", "vu", "se",
+                                               "do", "gi", "fe", "bu", "ha", "ja"};
+  std::vector<std::string> parts;
+  const int n = 4 + static_cast<int>(rng.below(5));
+  for (int i = 0; i < n; ++i) {
+    if (rng.below(3) == 0) {
+      parts.push_back(std::to_string(rng.below(10)));
+    } else {
+      std::string w;
+      for (int k = 1 + static_cast<int>(rng.below(3)); k > 0; --k) w += pick(rng, syl);
+      parts.push_back(w);
+    }
+  }
+  return join(parts, " ");
+}
+
 std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, const std::set<std::string>& suite_prompts) {
   std::vector<std::string> docs;
   Rng rng = Rng::derive(cfg.seed, "corpus");
@@ -1309,23 +1333,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
     } else if (kind < 12) {  // tiny-language code: 10 %
       docs.push_back(code_doc(rng));
     } else if (kind < 15) {  // echoes: random syllables and digits, then the same again: 15 %
-      // Nothing but reading can predict the second half: the cheapest way for a small model to
-      // learn in-context copying (induction heads form on repeated random sequences within a few
-      // hundred steps, tests/core/test_model_learns.cpp), which reading numbers and spans needs.
-      static const std::vector<std::string> syl = {"ka", "mo", "ti", "ru", "ze", "pa", "lo", "ni", "vu", "se",
-                                                   "do", "gi", "fe", "bu", "ha", "ja"};
-      std::vector<std::string> parts;
-      const int n = 4 + static_cast<int>(rng.below(5));
-      for (int i = 0; i < n; ++i) {
-        if (rng.below(3) == 0) {
-          parts.push_back(std::to_string(rng.below(10)));
-        } else {
-          std::string w;
-          for (int k = 1 + static_cast<int>(rng.below(3)); k > 0; --k) w += pick(rng, syl);
-          parts.push_back(w);
-        }
-      }
-      const std::string line = join(parts, " ");
+      const std::string line = echo_line(rng);
       docs.push_back(line + ". Again: " + line + ".");
     } else {  // passages in the four languages, their facts restated: 25 %
       // The restatements ("so Vebe fol Ziva.") can only be predicted by reading the passage: the
@@ -1362,6 +1370,62 @@ CodeChecker tiny_code_checker(const tiny::Limits& limits) {
   return [limits](const SuiteItem& item, const std::string& completion) {
     return tiny::run_tests(item.code_prefix + completion, item.test_code, item.entry_point, limits).passed;
   };
+}
+
+std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& world, int echoes) {
+  const Entities e = make_entities(cfg);
+  ByteTokenizer tok;
+  std::vector<CopySpan> out;
+  auto span_of = [](std::string kind, std::string group, std::vector<int32_t> prefix, const std::string& span) {
+    CopySpan c;
+    c.kind = std::move(kind);
+    c.group = std::move(group);
+    c.tokens = std::move(prefix);
+    c.begin = c.tokens.size();
+    const auto body = ByteTokenizer{}.encode(span);
+    c.tokens.insert(c.tokens.end(), body.begin(), body.end());
+    c.end = c.tokens.size();
+    size_t first = 1;  // bytes of the first UTF-8 character
+    while (first < span.size() && (static_cast<unsigned char>(span[first]) & 0xC0) == 0x80) ++first;
+    c.first_end = c.begin + first;
+    return c;
+  };
+  for (const Suite& suite : world.suites) {
+    if (suite.name != "syn_tydiqa") continue;
+    for (const SuiteItem& it : suite.items) {
+      const std::string& answer = it.references.at(0);
+      // As syn_tydiqa asks it: the user turn, then the assistant turn opened with the key.
+      out.push_back(span_of("qa_chat", it.group, item_prompt_tokens(tok, suite, it), answer));
+      // As the base corpus states it: the passage, then "<so> <key> <span>." in plain text.
+      const Language* L = nullptr;
+      for (const auto& l : e.languages)
+        if (l.group == it.group) L = &l;
+      if (!L) throw ConfigError("copy probe: no language for group " + it.group);
+      const std::string passage = it.prompt.substr(0, it.prompt.find("\nQ: "));
+      std::vector<int32_t> plain = {tok::kBos};
+      const auto body = tok.encode(passage + " " + L->so_word + " " + it.answer_prefix);
+      plain.insert(plain.end(), body.begin(), body.end());
+      out.push_back(span_of("restatement", it.group, plain, answer));
+    }
+  }
+  // Echo documents as the corpus writes them, freshly drawn: every word of the repetition is a span,
+  // so its first character is the look-up after a space and the rest continues the copy.
+  Rng rng = Rng::derive(cfg.seed, "probe/echo");
+  for (int d = 0; d < echoes; ++d) {
+    const std::string line = echo_line(rng);
+    std::string text = line + ". Again: ";
+    size_t at = 0;
+    while (at < line.size()) {
+      size_t next = line.find(' ', at);
+      if (next == std::string::npos) next = line.size();
+      std::vector<int32_t> prefix = {tok::kBos};
+      const auto body = tok.encode(text + line.substr(0, at));
+      prefix.insert(prefix.end(), body.begin(), body.end());
+      out.push_back(span_of("echo", "", prefix, line.substr(at, next - at)));
+      at = next + 1;
+    }
+  }
+  return out;
 }
 
 World generate_world(const WorldConfig& cfg) {

@@ -27,6 +27,7 @@ const char* kUsage =
     "  table RESULTS_DIR     Markdown, CSV and LaTeX leaderboards, cost tables and plots from run records\n"
     "  eval ...              evaluate a model or score a predictions file on a suite\n"
     "  data ...              convert, validate and describe instruction pools\n"
+    "  probe [CONFIG]        the base model's in-context copying, the skill syn_tydiqa's extractive QA needs\n"
     "\n"
     "`leadbench COMMAND --help` explains each. Configs: experiments/configs/*.json.\n";
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     if (cmd == "table") return lb::cmd_table(args);
     if (cmd == "eval") return lb::cmd_eval(args);
     if (cmd == "data") return lb::cmd_data(args);
+    if (cmd == "probe") return lb::cmd_probe(args);
     std::cerr << "leadbench: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const lb::UsageError& e) {

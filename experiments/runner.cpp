@@ -8,6 +8,7 @@
 #include "core/progress.h"
 #include "core/selector.h"
 #include "core/tokenizer.h"
+#include "evaluation/copy_probe.h"
 #include "evaluation/evaluator.h"
 #include "evaluation/world.h"
 #include "experiments/base_model.h"
@@ -524,6 +525,64 @@ int cmd_demo(const std::vector<std::string>& args) {
            "  cost table:   " + out + "/cost.csv\n  plots:        " + out + "/*.svg, *.png\n  model cache:  " +
            first.runtime.cache_dir + "/models");
   return o.failed ? 1 : 0;
+}
+
+namespace {
+
+std::string probe_usage() {
+  return "usage: leadbench probe [CONFIG] [key=value ...] [--echoes N] [--json FILE] [--threads N] [--device D]\n"
+         "  In-context copying of the base model (pre-trained on CONFIG's world, from the model cache or\n"
+         "  trained now), teacher-forced: each syn_tydiqa answer as the suite asks it (qa_chat) and as the\n"
+         "  base corpus states facts (restatement), and the words of N fresh echo documents (default 200).\n"
+         "  Per kind and language: the first character of the span (finding where to copy from), the rest\n"
+         "  (continuing a copy) and whole spans. Extractive QA needs all three; see paper/REPRODUCTION.md.\n"
+         "  Default CONFIG: experiments/configs/demo.json. --json writes the table as JSON (atomically).\n";
+}
+
+}  // namespace
+
+int cmd_probe(const std::vector<std::string>& args) {
+  ParsedArgs p = parse_args(args, {"--echoes", "--json"}, {});
+  if (p.common.help) {
+    std::cout << probe_usage();
+    return 0;
+  }
+  if (p.positional.size() > 1) throw UsageError("probe takes at most one CONFIG file\n" + probe_usage());
+  const std::string path = p.positional.empty() ? find_shipped_config("demo.json") : p.positional[0];
+  ExperimentConfig cfg = load_experiment_config(path, p.overrides);
+  apply_cli_runtime(cfg, p.common);
+  validate_experiment_config(cfg, path);
+  apply_runtime(cfg);
+  int echoes = 200;
+  try {
+    echoes = std::stoi(p.value("--echoes", "200"));
+  } catch (const std::exception&) {
+    throw UsageError("--echoes needs a whole number\n" + probe_usage());
+  }
+  if (echoes < 0) throw UsageError("--echoes must be >= 0\n" + probe_usage());
+  torch::Device device = resolve_device(cfg.runtime.device);
+  World world = generate_world(cfg.world);
+  PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus_of(world), cfg.runtime.cache_dir, device);
+  const auto spans = copy_probe_spans(cfg.world, world, echoes);
+  const auto scores = score_copy_spans(spans, model_argmax(base.model, device));
+  std::printf("%-22s %6s %12s %12s %12s\n", "kind/group", "spans", "first char", "rest", "whole span");
+  nlohmann::json rows = nlohmann::json::object();
+  for (const auto& [key, sc] : scores) {
+    const auto j = sc.to_json();
+    std::printf("%-22s %6lld %11.1f%% %11.1f%% %11.1f%%\n", key.c_str(), static_cast<long long>(sc.spans),
+                j["first_char_pct"].get<double>(), j["rest_pct"].get<double>(), j["whole_span_pct"].get<double>());
+    rows[key] = j;
+  }
+  if (p.has("--json")) {
+    nlohmann::json out = {{"format", "leadbench-copy-probe/1"},
+                          {"command", command_line()},
+                          {"world_version", kWorldVersion},
+                          {"base_model", {{"hash", base.hash}, {"path", base.path}, {"final_loss", base.final_loss}}},
+                          {"echoes", echoes},
+                          {"scores", rows}};
+    write_file_atomic(p.value("--json"), out.dump(2) + "\n");
+  }
+  return 0;
 }
 
 }  // namespace lb

@@ -1,6 +1,6 @@
 // One run: world -> pool -> base model (cached) -> a fresh trainable copy -> selector rounds on the
 // shared trainer -> every suite -> one run record (JSON, written atomically). Also the `run` and
-// `demo` commands.
+// `demo` commands, and `probe`.
 #pragma once
 
 #include "experiments/experiment_config.h"
@@ -32,5 +32,8 @@ std::string find_shipped_config(const std::string& file_name);
 int cmd_run(const std::vector<std::string>& args);
 // `leadbench demo [--quick] [key=value ...] [--out DIR] [--resume]`.
 int cmd_demo(const std::vector<std::string>& args);
+// `leadbench probe [CONFIG] [key=value ...] [--echoes N] [--json FILE]`: the base model's in-context
+// copying (evaluation/copy_probe.h).
+int cmd_probe(const std::vector<std::string>& args);
 
 }  // namespace lb
