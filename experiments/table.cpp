@@ -481,6 +481,65 @@ Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std:
   return t;
 }
 
+std::string compare_rows(const std::vector<RunRecord>& records, const std::vector<std::string>& names,
+                         double budget_fraction) {
+  if (names.size() < 2) throw UsageError("--compare needs a row and at least one other, e.g. --compare lead,random");
+  const auto rows = group_rows(records);
+  // Rows of one pool size and budget, by label; a name matches its label, or the one label it has.
+  std::map<std::pair<int64_t, double>, std::vector<const TableRow*>> cells;
+  for (const auto& r : rows)
+    if (budget_fraction < 0 || std::fabs(r.budget_fraction - budget_fraction) < 1e-9)
+      cells[{r.pool_size, r.budget_fraction}].push_back(&r);
+  if (cells.empty()) return "no runs at budget " + fmt("%g", 100 * budget_fraction) + " %\n";
+  std::string out;
+  for (const auto& [cell, cell_rows] : cells) {
+    const std::string where = "pool " + std::to_string(cell.first) + ", budget " + fmt("%g", 100 * cell.second) + " %";
+    auto find = [&](const std::string& n) -> const TableRow* {
+      const TableRow* hit = nullptr;
+      for (const TableRow* r : cell_rows)
+        if (r->label == n) return r;
+      for (const TableRow* r : cell_rows)
+        if (r->name == n) {
+          if (hit) throw UsageError(where + ": '" + n + "' names several rows (configs differ); use a label from the leaderboard");
+          hit = r;
+        }
+      return hit;
+    };
+    const TableRow* ref = find(names[0]);
+    if (!ref) continue;
+    auto by_seed = [](const TableRow& r) {
+      std::map<uint64_t, double> m;
+      for (const RunRecord* run : r.runs) m[run->seed] = run->average;
+      return m;
+    };
+    const auto a = by_seed(*ref);
+    for (size_t k = 1; k < names.size(); ++k) {
+      const TableRow* other = find(names[k]);
+      const std::string pair = ref->label + " - " + names[k];
+      if (!other) {
+        out += where + ": " + pair + ": no such row here\n";
+        continue;
+      }
+      std::vector<double> x, y;
+      for (const auto& [seed, v] : by_seed(*other)) {
+        auto it = a.find(seed);
+        if (it == a.end()) continue;
+        x.push_back(it->second);
+        y.push_back(v);
+      }
+      if (x.size() < 2) {
+        out += where + ": " + pair + ": fewer than 2 shared seeds\n";
+        continue;
+      }
+      const PairedTest t = paired_t_test(x, y);
+      out += where + ": " + pair + " = " + fmt("%+.2f", t.mean_diff) + " points over " + std::to_string(t.n) + " seeds";
+      out += t.sd_diff > 0 ? ", t = " + fmt("%.2f", t.t) + ", p = " + fmt("%.3f", t.p_value) + "\n"
+                           : " (the same difference on every seed)\n";
+    }
+  }
+  return out.empty() ? "no row named '" + names[0] + "'" + (budget_fraction < 0 ? "" : " at that budget") + "\n" : out;
+}
+
 namespace {
 const char* kTableUsage =
     "usage: leadbench table RESULTS_DIR [--out DIR] [--reference NAME] [--no-plots] [--strict]\n"
@@ -488,11 +547,14 @@ const char* kTableUsage =
     "  cost.csv, leaderboard.tex and plots (gnuplot, SVG + PNG) into DIR (default: RESULTS_DIR/tables).\n"
     "  Prints the Markdown leaderboard. Files that are not usable records are named, not skipped\n"
     "  silently; --strict makes them an error (exit 1).\n"
-    "  --reference NAME  the row speedups are relative to (default: lead)\n";
+    "  --reference NAME  the row speedups are relative to (default: lead)\n"
+    "  --compare A,B,... paired t-tests of row A's four-suite average against each other row, over the\n"
+    "                    seeds both ran, at every pool size and budget (--budget PERCENT: one budget);\n"
+    "                    prints them and writes nothing\n";
 }
 
 int cmd_table(const std::vector<std::string>& args) {
-  ParsedArgs p = parse_args(args, {"--out", "--reference"}, {"--no-plots", "--strict"});
+  ParsedArgs p = parse_args(args, {"--out", "--reference", "--compare", "--budget"}, {"--no-plots", "--strict"});
   if (p.common.help) {
     std::cout << kTableUsage;
     return 0;
@@ -502,6 +564,27 @@ int cmd_table(const std::vector<std::string>& args) {
   std::string dir = p.positional[0];
   std::string out = p.value("--out", (fs::path(dir) / "tables").string());
   RecordScan scan = scan_results_dir(dir);
+  if (p.has("--compare")) {
+    std::vector<std::string> names;
+    std::string all = p.value("--compare");
+    for (size_t at = 0; at <= all.size();) {
+      size_t comma = all.find(',', at);
+      if (comma == std::string::npos) comma = all.size();
+      if (comma > at) names.push_back(all.substr(at, comma - at));
+      at = comma + 1;
+    }
+    double budget = -1;
+    if (p.has("--budget")) {
+      try {
+        budget = std::stod(p.value("--budget")) / 100;
+      } catch (const std::exception&) {
+        throw UsageError("--budget needs a percentage, e.g. --budget 2.5");
+      }
+    }
+    for (const auto& pr : scan.problems) log_line("problem: " + pr);
+    std::cout << compare_rows(scan.records, names, budget);
+    return scan.problems.empty() || !p.has("--strict") ? 0 : 1;
+  }
   // Our own output folder may hold no records, but skip it anyway if it sits inside `dir`.
   TableStamp stamp{command_line(), build_git_sha(), machine_description(), utc_now_iso8601()};
   TableOptions opt;

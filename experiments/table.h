@@ -49,7 +49,13 @@ std::vector<TableRow> group_rows(const std::vector<RunRecord>& records);
 Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std::string>& problems,
                    const TableStamp& stamp, const TableOptions& options = {});
 
-// `leadbench table RESULTS_DIR [--out DIR] [--no-plots]`.
+// Paired t-tests of the row names[0] against each of names[1..] (a row's label, or its name when
+// that is unambiguous), over the seeds both ran, one line per pair, pool size and budget
+// (budget_fraction < 0: every budget). UsageError with fewer than two names.
+std::string compare_rows(const std::vector<RunRecord>& records, const std::vector<std::string>& names,
+                         double budget_fraction = -1);
+
+// `leadbench table RESULTS_DIR [--out DIR] [--no-plots] [--compare A,B,... [--budget PERCENT]]`.
 int cmd_table(const std::vector<std::string>& args);
 
 }  // namespace lb

@@ -1,6 +1,7 @@
 // Leaderboard tables: output matches golden files for fixed records (stamp fixed), corrupt and
 // partial result files are reported by name, and the grouping/gap/speedup logic on small cases.
 #include "core/json_io.h"
+#include "experiments/cli.h"
 #include "experiments/plots.h"
 #include "experiments/record.h"
 #include "experiments/table.h"
@@ -104,6 +105,23 @@ TEST_CASE("table numbers: interval over seeds and gap with paired test and speed
   CHECK(t.markdown.find("-4.5 vs lead | 0.003 |") != std::string::npos);
   // Selection cost: lead 2 + 0.5 + 0 + 10 = 12.5; iterative_ifd 2 + 0.5 + 88 + 10 = 100.5 -> 8.04x.
   CHECK(t.markdown.find("8.04×") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("table --compare: paired t-test of any two rows over their shared seeds") {
+  fs::path dir = fresh_dir("compare");
+  write_fixture(dir);
+  auto scan = lb::scan_results_dir(dir.string());
+  // lead - random per seed: 4.25, 5, 4.25 -> +4.50, t = 18.0, p = 1 - 18/sqrt(326) = 0.0031 (df 2).
+  const std::string out = lb::compare_rows(scan.records, {"lead", "random", "iterative_ifd", "nope"});
+  CHECK(out.find("pool 1000, budget 2.5 %: lead - random = +4.50 points over 3 seeds, t = 18.00, p = 0.003\n") !=
+        std::string::npos);
+  // iterative_ifd ran one seed: no test, said so; an unknown row is named.
+  CHECK(out.find("lead - iterative_ifd: fewer than 2 shared seeds") != std::string::npos);
+  CHECK(out.find("lead - nope: no such row here") != std::string::npos);
+  // Another budget holds no runs; fewer than two names is a usage error.
+  CHECK(lb::compare_rows(scan.records, {"lead", "random"}, 0.5).find("no runs at budget 50 %") != std::string::npos);
+  CHECK_THROWS_AS(lb::compare_rows(scan.records, {"lead"}), lb::UsageError);
   fs::remove_all(dir);
 }
 
