@@ -1412,7 +1412,12 @@ std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& worl
   // so its first character is the look-up after a space and the rest continues the copy.
   Rng rng = Rng::derive(cfg.seed, "probe/echo");
   for (int d = 0; d < echoes; ++d) {
-    const std::string line = echo_line(rng);
+    std::string line = echo_line(rng);
+    // Only lines whose whole document fits the model's context (BOS + text) are scored.
+    for (int tries = 0; static_cast<int>(2 * line.size() + 11) > cfg.max_seq_len; ++tries) {
+      if (tries > 100) throw ConfigError("copy probe: echo lines do not fit max_seq_len " + std::to_string(cfg.max_seq_len));
+      line = echo_line(rng);
+    }
     std::string text = line + ". Again: ";
     size_t at = 0;
     while (at < line.size()) {
