@@ -51,9 +51,12 @@ std::map<std::string, CopyScore> score_copy_spans(const std::vector<CopySpan>& s
 ArgmaxFn model_argmax(DecoderModel& model, torch::Device device, int batch_size = 32);
 
 // The synthetic world's probe (defined in world.cpp, next to the generators it reuses): every
-// syn_tydiqa item twice, as the suite asks it ("qa_chat": the chat turn opened with the key) and as
-// the base corpus states facts ("restatement": passage, so-word, key), each scored on the answer
-// span; and `echoes` freshly drawn echo documents, every word of the repetition a span.
+// syn_tydiqa item as the suite asks it ("qa_chat": the chat turn opened with the key) and as the base
+// corpus states facts ("restatement": passage, so-word, key), each scored on the answer span; and
+// `echoes` freshly drawn echo documents, every word of the repetition a span. Each kind has a
+// "<kind>_control" twin in which the span is nowhere in context (the passage's answer replaced by
+// another object, the echo's first half by another line): what a model gets without copying, from
+// the shape of the words alone. Copying is the difference between the two.
 std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& world, int echoes);
 
 }  // namespace lb

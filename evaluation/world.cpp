@@ -1394,40 +1394,63 @@ std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& worl
     if (suite.name != "syn_tydiqa") continue;
     for (const SuiteItem& it : suite.items) {
       const std::string& answer = it.references.at(0);
-      // As syn_tydiqa asks it: the user turn, then the assistant turn opened with the key.
-      out.push_back(span_of("qa_chat", it.group, item_prompt_tokens(tok, suite, it), answer));
-      // As the base corpus states it: the passage, then "<so> <key> <span>." in plain text.
       const Language* L = nullptr;
       for (const auto& l : e.languages)
         if (l.group == it.group) L = &l;
       if (!L) throw ConfigError("copy probe: no language for group " + it.group);
-      const std::string passage = it.prompt.substr(0, it.prompt.find("\nQ: "));
-      std::vector<int32_t> plain = {tok::kBos};
-      const auto body = tok.encode(passage + " " + L->so_word + " " + it.answer_prefix);
-      plain.insert(plain.end(), body.begin(), body.end());
-      out.push_back(span_of("restatement", it.group, plain, answer));
+      // The control: the passage with its answer replaced by another object that starts with another
+      // character, so that the answer is nowhere in context and copying cannot help.
+      std::string other;
+      for (const auto& o : L->objects)
+        if (it.prompt.find(o) == std::string::npos && o.compare(0, 2, answer, 0, 2) != 0) {
+          other = o;
+          break;
+        }
+      if (other.empty()) throw ConfigError("copy probe: no substitute object for " + it.id);
+      SuiteItem control = it;
+      // Every occurrence: a one-word answer may also end another sentence's two-word object.
+      for (size_t at; (at = control.prompt.find(answer)) != std::string::npos;) control.prompt.replace(at, answer.size(), other);
+      for (const SuiteItem* item : {&it, static_cast<const SuiteItem*>(&control)}) {
+        const std::string suffix = item == &it ? "" : "_control";
+        // As syn_tydiqa asks it: the user turn, then the assistant turn opened with the key.
+        out.push_back(span_of("qa_chat" + suffix, it.group, item_prompt_tokens(tok, suite, *item), answer));
+        // As the base corpus states it: the passage, then "<so> <key> <span>." in plain text.
+        const std::string passage = item->prompt.substr(0, item->prompt.find("\nQ: "));
+        std::vector<int32_t> plain = {tok::kBos};
+        const auto body = tok.encode(passage + " " + L->so_word + " " + it.answer_prefix);
+        plain.insert(plain.end(), body.begin(), body.end());
+        out.push_back(span_of("restatement" + suffix, it.group, plain, answer));
+      }
     }
   }
   // Echo documents as the corpus writes them, freshly drawn: every word of the repetition is a span,
-  // so its first character is the look-up after a space and the rest continues the copy.
+  // so its first character is the look-up after a space and the rest continues the copy. The control
+  // repeats the line after another line: the same words, never seen before.
   Rng rng = Rng::derive(cfg.seed, "probe/echo");
-  for (int d = 0; d < echoes; ++d) {
-    std::string line = echo_line(rng);
-    // Only lines whose whole document fits the model's context (BOS + text) are scored.
-    for (int tries = 0; static_cast<int>(2 * line.size() + 11) > cfg.max_seq_len; ++tries) {
+  auto fitting_line = [&](size_t room) {
+    for (int tries = 0;; ++tries) {
       if (tries > 100) throw ConfigError("copy probe: echo lines do not fit max_seq_len " + std::to_string(cfg.max_seq_len));
-      line = echo_line(rng);
+      std::string line = echo_line(rng);
+      if (line.size() <= room) return line;
     }
-    std::string text = line + ". Again: ";
-    size_t at = 0;
-    while (at < line.size()) {
-      size_t next = line.find(' ', at);
-      if (next == std::string::npos) next = line.size();
-      std::vector<int32_t> prefix = {tok::kBos};
-      const auto body = tok.encode(text + line.substr(0, at));
-      prefix.insert(prefix.end(), body.begin(), body.end());
-      out.push_back(span_of("echo", "", prefix, line.substr(at, next - at)));
-      at = next + 1;
+  };
+  // BOS + "<first>. Again: <line>." must fit the model's context.
+  const size_t room = cfg.max_seq_len > 11 ? static_cast<size_t>(cfg.max_seq_len - 11) / 2 : 0;
+  for (int d = 0; d < echoes; ++d) {
+    const std::string line = fitting_line(room);
+    const std::string unrelated = fitting_line(room);
+    for (const std::string* first : {&line, &unrelated}) {
+      const std::string text = *first + ". Again: ";
+      size_t at = 0;
+      while (at < line.size()) {
+        size_t next = line.find(' ', at);
+        if (next == std::string::npos) next = line.size();
+        std::vector<int32_t> prefix = {tok::kBos};
+        const auto body = tok.encode(text + line.substr(0, at));
+        prefix.insert(prefix.end(), body.begin(), body.end());
+        out.push_back(span_of(first == &line ? "echo" : "echo_control", "", prefix, line.substr(at, next - at)));
+        at = next + 1;
+      }
     }
   }
   return out;

@@ -535,7 +535,8 @@ std::string probe_usage() {
          "  trained now), teacher-forced: each syn_tydiqa answer as the suite asks it (qa_chat) and as the\n"
          "  base corpus states facts (restatement), and the words of N fresh echo documents (default 200).\n"
          "  Per kind and language: the first character of the span (finding where to copy from), the rest\n"
-         "  (continuing a copy) and whole spans. Extractive QA needs all three; see paper/REPRODUCTION.md.\n"
+         "  (continuing a copy) and whole spans, each beside its control (the same span with nothing to copy\n"
+         "  it from: what the shape of the words alone predicts). Copying is the difference.\n"
          "  Default CONFIG: experiments/configs/demo.json. --json writes the table as JSON (atomically).\n";
 }
 
@@ -565,13 +566,28 @@ int cmd_probe(const std::vector<std::string>& args) {
   PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus_of(world), cfg.runtime.cache_dir, device);
   const auto spans = copy_probe_spans(cfg.world, world, echoes);
   const auto scores = score_copy_spans(spans, model_argmax(base.model, device));
-  std::printf("%-22s %6s %12s %12s %12s\n", "kind/group", "spans", "first char", "rest", "whole span");
+  // Each kind beside its control (the span nowhere in context): copying is the difference.
+  std::printf("%-20s %6s  %-19s  %-19s  %-19s\n", "kind/group", "spans", "first char (ctrl)", "rest (ctrl)",
+              "whole span (ctrl)");
   nlohmann::json rows = nlohmann::json::object();
+  for (const auto& [key, sc] : scores) rows[key] = sc.to_json();
   for (const auto& [key, sc] : scores) {
-    const auto j = sc.to_json();
-    std::printf("%-22s %6lld %11.1f%% %11.1f%% %11.1f%%\n", key.c_str(), static_cast<long long>(sc.spans),
-                j["first_char_pct"].get<double>(), j["rest_pct"].get<double>(), j["whole_span_pct"].get<double>());
-    rows[key] = j;
+    const size_t slash = key.find('/');
+    const std::string kind = key.substr(0, slash), rest = slash == std::string::npos ? "" : key.substr(slash);
+    if (kind.size() > 8 && kind.compare(kind.size() - 8, 8, "_control") == 0) continue;
+    const nlohmann::json& j = rows[key];
+    const std::string ctl_key = kind + "_control" + rest;
+    const nlohmann::json c = rows.contains(ctl_key) ? rows[ctl_key] : nlohmann::json::object();
+    auto cell = [&](const char* field) {
+      char b[40];
+      if (c.contains(field))
+        std::snprintf(b, sizeof(b), "%5.1f %% (%5.1f %%)", j[field].get<double>(), c[field].get<double>());
+      else
+        std::snprintf(b, sizeof(b), "%5.1f %%", j[field].get<double>());
+      return std::string(b);
+    };
+    std::printf("%-20s %6lld  %-19s  %-19s  %-19s\n", key.c_str(), static_cast<long long>(sc.spans),
+                cell("first_char_pct").c_str(), cell("rest_pct").c_str(), cell("whole_span_pct").c_str());
   }
   if (p.has("--json")) {
     nlohmann::json out = {{"format", "leadbench-copy-probe/1"},

@@ -88,7 +88,7 @@ TEST_CASE("copy probe: spans that do not fit their sequence are refused") {
   CHECK_THROWS_AS(score_copy_spans({s}, oracle_except({s}, {})), std::invalid_argument);
 }
 
-TEST_CASE("copy probe: the world's spans hold each syn_tydiqa answer twice and whole echo words") {
+TEST_CASE("copy probe: the world's spans hold each syn_tydiqa answer, with and without it in context") {
   WorldConfig cfg;
   cfg.pool_size = 200;
   cfg.corpus_docs = 200;
@@ -100,6 +100,7 @@ TEST_CASE("copy probe: the world's spans hold each syn_tydiqa answer twice and w
   REQUIRE(qa != nullptr);
   ByteTokenizer tok;
   std::map<std::string, int> per_kind;
+  const std::vector<std::string> cycle = {"qa_chat", "restatement", "qa_chat_control", "restatement_control"};
   size_t qi = 0;
   for (const auto& s : spans) {
     ++per_kind[s.kind];
@@ -111,22 +112,24 @@ TEST_CASE("copy probe: the world's spans hold each syn_tydiqa answer twice and w
     // The first character is one whole UTF-8 character.
     CHECK(first.size() == ((static_cast<unsigned char>(first[0]) & 0x80) ? 2u : 1u));
     const std::string before = tok.decode(std::vector<int32_t>(s.tokens.begin(), s.tokens.begin() + s.begin));
-    if (s.kind == "echo") {
-      // The word was read earlier in the same text, and the scored copy starts after a space.
+    if (s.kind == "echo" || s.kind == "echo_control") {
+      // The scored word starts after a space; without the control, it was read earlier in the text.
       CHECK(before.back() == ' ');
-      CHECK(before.find(target) != std::string::npos);
+      if (s.kind == "echo") CHECK(before.find(target) != std::string::npos);
     } else {
-      const SuiteItem& it = qa->items[qi / 2];
+      const SuiteItem& it = qa->items[qi / 4];
+      CHECK(s.kind == cycle[qi % 4]);
       CHECK(s.group == it.group);
       CHECK(target == it.references.at(0));
       CHECK(before.size() >= it.answer_prefix.size());
       CHECK(before.substr(before.size() - it.answer_prefix.size()) == it.answer_prefix);
-      CHECK(before.find(it.references.at(0)) != std::string::npos);  // the passage holds the answer
-      CHECK(s.kind == (qi % 2 == 0 ? "qa_chat" : "restatement"));
+      // The passage holds the answer; in the control it holds another object in its place.
+      const bool control = qi % 4 >= 2;
+      CHECK((before.find(it.references.at(0)) != std::string::npos) == !control);
       ++qi;
     }
   }
-  CHECK(per_kind["qa_chat"] == static_cast<int>(qa->items.size()));
-  CHECK(per_kind["restatement"] == static_cast<int>(qa->items.size()));
+  for (const auto& k : cycle) CHECK(per_kind[k] == static_cast<int>(qa->items.size()));
   CHECK(per_kind["echo"] >= 40);  // 10 lines of 4-8 words
+  CHECK(per_kind["echo_control"] == per_kind["echo"]);
 }
