@@ -549,18 +549,21 @@ int cmd_probe(const std::vector<std::string>& args) {
     return 0;
   }
   if (p.positional.size() > 1) throw UsageError("probe takes at most one CONFIG file\n" + probe_usage());
+  int echoes = 200;
+  const std::string echoes_arg = p.value("--echoes", "200");
+  try {
+    size_t used = 0;
+    echoes = std::stoi(echoes_arg, &used);
+    if (used != echoes_arg.size()) throw std::invalid_argument(echoes_arg);
+  } catch (const std::exception&) {
+    throw UsageError("--echoes needs a whole number, not '" + echoes_arg + "'\n" + probe_usage());
+  }
+  if (echoes < 0) throw UsageError("--echoes must be >= 0\n" + probe_usage());
   const std::string path = p.positional.empty() ? find_shipped_config("demo.json") : p.positional[0];
   ExperimentConfig cfg = load_experiment_config(path, p.overrides);
   apply_cli_runtime(cfg, p.common);
   validate_experiment_config(cfg, path);
   apply_runtime(cfg);
-  int echoes = 200;
-  try {
-    echoes = std::stoi(p.value("--echoes", "200"));
-  } catch (const std::exception&) {
-    throw UsageError("--echoes needs a whole number\n" + probe_usage());
-  }
-  if (echoes < 0) throw UsageError("--echoes must be >= 0\n" + probe_usage());
   torch::Device device = resolve_device(cfg.runtime.device);
   World world = generate_world(cfg.world);
   PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus_of(world), cfg.runtime.cache_dir, device);

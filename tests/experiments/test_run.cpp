@@ -1,6 +1,7 @@
 // End to end on a tiny world (seconds): `run` produces a complete record, the base model is cached
 // and reused, and the pseudo-selector "base" evaluates without training.
 #include "core/json_io.h"
+#include "experiments/cli.h"
 #include "experiments/record.h"
 #include "experiments/runner.h"
 #include "experiments/sweep.h"
@@ -98,4 +99,10 @@ TEST_CASE("run produces a complete record written atomically") {
   CHECK(rec2["phases"]["training"]["backward_tokens"] == 0);
   CHECK(rec2["budget"] == 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("probe: a malformed --echoes or a second config is a usage error, before any work") {
+  CHECK_THROWS_AS(lb::cmd_probe({"--echoes", "12abc"}), lb::UsageError);
+  CHECK_THROWS_AS(lb::cmd_probe({"--echoes", "-3"}), lb::UsageError);
+  CHECK_THROWS_AS(lb::cmd_probe({"a.json", "b.json"}), lb::UsageError);
 }
