@@ -421,15 +421,17 @@ int cmd_sweep(const std::vector<std::string>& args) {
     log_line("wrote " + path + " (" + std::to_string(plan.runs.size()) + " array tasks); submit with: sbatch " + path);
     return 0;
   }
-  write_json_atomic((fs::path(plan.results_dir) / "_sweep_plan.json").string(),
-                    {{"command", command_line()},
-                     {"config", plan.config_path},
-                     {"runs", [&] {
-                        nlohmann::json a = nlohmann::json::array();
-                        for (const auto& r : plan.runs)
-                          a.push_back({{"label", r.label}, {"hash", r.hash}, {"record", r.record_path}, {"overrides", r.overrides}});
-                        return a;
-                      }()}});
+  // A dry run writes nothing: the plan file describes the sweep that last ran for real.
+  if (!opt.dry_run)
+    write_json_atomic((fs::path(plan.results_dir) / "_sweep_plan.json").string(),
+                      {{"command", command_line()},
+                       {"config", plan.config_path},
+                       {"runs", [&] {
+                          nlohmann::json a = nlohmann::json::array();
+                          for (const auto& r : plan.runs)
+                            a.push_back({{"label", r.label}, {"hash", r.hash}, {"record", r.record_path}, {"overrides", r.overrides}});
+                          return a;
+                        }()}});
   SweepOutcome o = run_sweep(plan, opt);
   if (opt.dry_run) return 0;
   log_line("sweep: " + std::to_string(o.ran) + " ran, " + std::to_string(o.already_done) + " already done, " +

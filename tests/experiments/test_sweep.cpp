@@ -239,6 +239,21 @@ TEST_CASE("sweep resumes after a simulated kill without redoing finished runs") 
   fs::remove_all(dir);
 }
 
+TEST_CASE("sweep --dry-run lists the runs and writes nothing") {
+  fs::path dir = fresh_dir("dry");
+  write(dir / "sweep.json", R"({"world": {"pool_size": 100}, "sweep": {"grid": {"seed": [0, 1]}}})");
+  fs::create_directories(dir / "results");
+  write(dir / "results" / "_sweep_plan.json", "{\"command\": \"the real sweep\"}");
+  REQUIRE(lb::cmd_sweep({(dir / "sweep.json").string(), "--out", (dir / "results").string(), "--dry-run", "--quiet"}) == 0);
+  std::ifstream f(dir / "results" / "_sweep_plan.json");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK(text == "{\"command\": \"the real sweep\"}");
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir / "results")) files += e.is_regular_file();
+  CHECK(files == 1);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("sweep --slurm writes a job array with one run per task") {
   fs::path dir = fresh_dir("slurm");
   write(dir / "sweep.json", R"({"sweep": {"grid": {"seed": [0, 1, 2]}}})");
