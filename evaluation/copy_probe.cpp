@@ -1,6 +1,7 @@
 // Teacher-forced copy accuracy; see copy_probe.h.
 #include "evaluation/copy_probe.h"
 
+#include "core/sequence_batch.h"
 #include "core/tokenizer.h"
 
 #include <algorithm>
@@ -65,17 +66,22 @@ ArgmaxFn model_argmax(DecoderModel& model, torch::Device device, int batch_size)
     std::vector<std::vector<int32_t>> out(seqs.size());
     for (size_t from = 0; from < seqs.size(); from += static_cast<size_t>(batch_size)) {
       const size_t to = std::min(seqs.size(), from + static_cast<size_t>(batch_size));
-      size_t longest = 0;
-      for (size_t s = from; s < to; ++s) longest = std::max(longest, seqs[s].size());
-      torch::Tensor x = torch::full({static_cast<int64_t>(to - from), static_cast<int64_t>(longest)}, tok::kPad, torch::kLong);
-      auto a = x.accessor<int64_t, 2>();
-      for (size_t s = from; s < to; ++s)
-        for (size_t i = 0; i < seqs[s].size(); ++i) a[static_cast<int64_t>(s - from)][static_cast<int64_t>(i)] = seqs[s][i];
-      torch::Tensor best = model->forward(x.to(device)).argmax(-1).to(torch::kCPU).to(torch::kLong).contiguous();
+      // The trainer's right-padded batches: inputs are tokens[0 .. L-2], so out[s][i] predicts
+      // tokens[i + 1] for every position a span can score.
+      std::vector<Encoded> enc(to - from);
+      std::vector<const Encoded*> ptrs;
+      for (size_t s = from; s < to; ++s) {
+        enc[s - from].ids = seqs[s];
+        enc[s - from].loss_mask.assign(seqs[s].size(), 1);
+        ptrs.push_back(&enc[s - from]);
+      }
+      TokenBatch batch = make_token_batch(ptrs, 0, device);
+      torch::Tensor best = model->forward(batch.inputs).argmax(-1).to(torch::kCPU).to(torch::kLong).contiguous();
       auto b = best.accessor<int64_t, 2>();
       for (size_t s = from; s < to; ++s) {
-        out[s].resize(seqs[s].size());
-        for (size_t i = 0; i < seqs[s].size(); ++i) out[s][i] = static_cast<int32_t>(b[static_cast<int64_t>(s - from)][static_cast<int64_t>(i)]);
+        const int64_t n = batch.lengths[s - from];
+        out[s].resize(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) out[s][static_cast<size_t>(i)] = static_cast<int32_t>(b[static_cast<int64_t>(s - from)][i]);
       }
     }
     return out;

@@ -1239,9 +1239,9 @@ std::string code_doc(Rng& rng) {
 }
 
 // An echo document's first half: 4-8 words of random syllables and digits. Nothing but reading can
-// predict its repetition ("<line>. Again: <line>."): the cheapest way for a small model to learn
-// in-context copying (induction heads form on repeated random sequences within a few hundred steps,
-// tests/core/test_model_learns.cpp), which reading numbers and spans needs.
+// predict its repetition ("<line>. Again: <line>."), the in-context copying that reading numbers and
+// spans needs. At the default pre-training it is not learnt: `leadbench probe` measures it
+// (results/world-discrimination/copy-probe/).
 std::string echo_line(Rng& rng) {
   static const std::vector<std::string> syl = {"ka", "mo", "ti", "ru", "ze", "pa", "lo", "ni", "vu", "se",
                                                "do", "gi", "fe", "bu", "ha", "ja"};
@@ -1376,13 +1376,13 @@ std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& worl
   const Entities e = make_entities(cfg);
   ByteTokenizer tok;
   std::vector<CopySpan> out;
-  auto span_of = [](std::string kind, std::string group, std::vector<int32_t> prefix, const std::string& span) {
+  auto span_of = [&tok](std::string kind, std::string group, std::vector<int32_t> prefix, const std::string& span) {
     CopySpan c;
     c.kind = std::move(kind);
     c.group = std::move(group);
     c.tokens = std::move(prefix);
     c.begin = c.tokens.size();
-    const auto body = ByteTokenizer{}.encode(span);
+    const auto body = tok.encode(span);
     c.tokens.insert(c.tokens.end(), body.begin(), body.end());
     c.end = c.tokens.size();
     size_t first = 1;  // bytes of the first UTF-8 character
