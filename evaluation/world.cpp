@@ -1456,6 +1456,17 @@ std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& worl
   return out;
 }
 
+std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n) {
+  std::vector<std::string> docs;
+  docs.reserve(static_cast<size_t>(std::max<int64_t>(0, n)));
+  Rng rng = Rng::derive(cfg.seed, "copy_warmup");
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string line = echo_line(rng);
+    docs.push_back(line + ". Again: " + line + ".");
+  }
+  return docs;
+}
+
 World generate_world(const WorldConfig& cfg) {
   check_config(cfg);
   Entities e = make_entities(cfg);

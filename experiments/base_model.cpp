@@ -89,11 +89,51 @@ TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len, bool pack, uint6
   return tc;
 }
 
+// The copy warm-up: one pass over the echo documents, one per window (batch_size a step), at a
+// constant learning rate, before the corpus, which then trains with a fresh optimizer and its own
+// schedule. On the mixed corpus alone the base model never learns to copy from its context; how much
+// of the copying learnt on echoes survives the corpus, and whether it reaches syn_tydiqa, is what
+// `leadbench probe` measures (results/world-discrimination/copy-probe/).
+void copy_warmup(const std::string& what, DecoderModel& model, const PretrainConfig& pre, const BaseCorpus& corpus,
+                 int max_len, Ledger& ledger, torch::Device device) {
+  TokenCache tokens;
+  tokens.max_len = max_len;
+  ByteTokenizer tok;
+  for (const auto& doc : corpus.warmup_documents) append_windows(tok.encode_plain(doc, 1 << 30), max_len, tokens);
+  if (tokens.full.empty()) throw std::runtime_error(what + ": the copy warm-up has no documents");
+  TrainConfig w = pre.train;
+  w.lr = pre.copy_warmup_lr;
+  w.schedule = "constant";
+  w.warmup_steps = 0;
+  Trainer trainer(model, w, tokens, ledger, device, Rng::derive(pre.data_seed, "copy_warmup").next_u64());
+  std::vector<SampleId> ids(tokens.full.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<SampleId>(i);
+  const double t0 = now_seconds();
+  RoundFeedback fb = trainer.train_round(ids, 1, Phase::offline_training);
+  char line[200];
+  std::snprintf(line, sizeof(line), "%s: copy warm-up on %zu echo documents, %lld steps at lr %g  loss %.4f  %.1f s",
+                what.c_str(), ids.size(), static_cast<long long>(trainer.step()), w.lr, fb.mean_loss,
+                now_seconds() - t0);
+  log_line(line);
+  if (!std::isfinite(fb.mean_loss))
+    throw std::runtime_error(what + ": the copy warm-up diverged (loss " + std::to_string(fb.mean_loss) +
+                             "); lower pretrain.copy_warmup_lr");
+}
+
 }  // namespace
+
+nlohmann::json pretrain_hash_json(const PretrainConfig& pre) {
+  nlohmann::json j = config_to_json(pre);
+  if (pre.copy_warmup_steps == 0) {
+    j.erase("copy_warmup_steps");
+    j.erase("copy_warmup_lr");
+  }
+  return j;
+}
 
 std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint) {
   nlohmann::json j = {{"model", config_to_json(model)},
-                      {"pretrain", config_to_json(pre)},
+                      {"pretrain", pretrain_hash_json(pre)},
                       {"corpus", corpus_fingerprint},
                       {"format", 1}};
   return config_hash(j);
@@ -166,6 +206,7 @@ PretrainedModel ensure_pretrained(const std::string& what, const ModelConfig& mo
              " windows of <= " + std::to_string(mc.max_seq_len) + " tokens, " + std::to_string(pre.epochs) +
              " epochs (" + std::to_string(steps_per_epoch * pre.epochs) + " steps); cached afterwards");
     double t0 = now_seconds();
+    if (!corpus.warmup_documents.empty()) copy_warmup(what, model, pre, corpus, mc.max_seq_len, ledger, device);
     for (int e = 0; e < pre.epochs; ++e) {
       RoundFeedback fb = fresh.train_round(ids, 1, Phase::offline_training);
       out.final_loss = fb.mean_loss;

@@ -21,6 +21,8 @@ struct PretrainConfig {
   uint64_t init_seed = 11;     // weight init of the base model (fixed across run seeds: one "LLM")
   uint64_t data_seed = 12;     // order of corpus documents
   bool pack = true;            // documents concatenated into full windows (no padding), as LMs are pre-trained
+  int copy_warmup_steps = 0;   // optimizer steps on echo documents alone before the corpus (0: none)
+  double copy_warmup_lr = 1e-3;  // constant learning rate of the copy warm-up
   TrainConfig train = [] {
     TrainConfig t;
     t.lr = 3e-3;
@@ -38,6 +40,8 @@ struct PretrainConfig {
     v.field("init_seed", init_seed, "weight init of the base model; fixed across run seeds so every run tunes the same 'LLM'");
     v.field("data_seed", data_seed, "order of the corpus documents during pre-training");
     v.field("pack", pack, "concatenate the documents (shuffled by data_seed) into full max_seq_len windows: no padding, ~1.6x the tokens per second of one document per window");
+    v.field("copy_warmup_steps", copy_warmup_steps, "optimizer steps on echo documents alone (one per window) before the corpus, so that the model learns to copy from its context; 0 = none");
+    v.field("copy_warmup_lr", copy_warmup_lr, "constant learning rate of the copy warm-up (induction heads formed at 1e-3 and not at pre-training's 3e-3)");
     v.section("train", train, "optimizer and schedule of pre-training (cosine decay to 10 %)");
   }
 };
@@ -45,6 +49,7 @@ struct PretrainConfig {
 // What pre-training needs to know about the world, independent of how it was generated.
 struct BaseCorpus {
   std::vector<std::string> documents;  // plain text
+  std::vector<std::string> warmup_documents;  // the copy warm-up's echo documents (empty: no warm-up)
   std::string fingerprint;             // changes whenever the documents change (a hash of the world config)
 };
 
@@ -57,6 +62,10 @@ struct PretrainedModel {
   int64_t steps = 0;
   double final_loss = 0;
 };
+
+// The pretrain config as hashed: without the copy warm-up's fields when it is off (they cannot change
+// the weights then), so that models and records made before the warm-up existed keep their hashes.
+nlohmann::json pretrain_hash_json(const PretrainConfig& pre);
 
 // The cache key: a hash of the model config, pretrain config and corpus fingerprint.
 std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint);

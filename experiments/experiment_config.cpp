@@ -5,6 +5,7 @@
 #include "core/json_io.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -16,6 +17,7 @@ nlohmann::json experiment_config_json(const ExperimentConfig& cfg) { return conf
 std::string experiment_config_hash(const ExperimentConfig& cfg) {
   nlohmann::json j = config_to_json(cfg);
   j.erase("runtime");
+  j["pretrain"] = pretrain_hash_json(cfg.pretrain);
   return config_hash(j);
 }
 
@@ -123,6 +125,9 @@ void validate_experiment_config(const ExperimentConfig& cfg, const std::string& 
                                   std::to_string(cfg.world.max_seq_len) + " tokens; raise it or lower world.max_seq_len");
   if (cfg.train.batch_size < 1) fail("train.batch_size", "must be >= 1");
   if (cfg.pretrain.epochs < 0) fail("pretrain.epochs", "must be >= 0");
+  if (cfg.pretrain.copy_warmup_steps < 0) fail("pretrain.copy_warmup_steps", "must be >= 0");
+  if (!(cfg.pretrain.copy_warmup_lr > 0) || !std::isfinite(cfg.pretrain.copy_warmup_lr))
+    fail("pretrain.copy_warmup_lr", "must be a positive number");
   if (cfg.selection.selector == "lead") cfg.lead.validate();
 }
 

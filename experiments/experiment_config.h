@@ -98,7 +98,7 @@ struct ExperimentConfig {
 };
 
 // The resolved config as JSON and its hash; `runtime` is left out of the hash (it does not change
-// what is measured).
+// what is measured), and so are the copy warm-up's fields while it is off (pretrain_hash_json).
 nlohmann::json experiment_config_json(const ExperimentConfig& cfg);
 std::string experiment_config_hash(const ExperimentConfig& cfg);
 

@@ -63,8 +63,16 @@ std::string fnv_hex(const std::vector<std::string>& docs) {
   return b;
 }
 
-BaseCorpus corpus_of(const World& world) {
-  return BaseCorpus{world.base_corpus, std::string(kWorldVersion) + ":" + fnv_hex(world.base_corpus)};
+// The corpus and, when pre-training opens with a copy warm-up, its echo documents (batch_size per
+// step, each seen once); the fingerprint covers both.
+BaseCorpus corpus_of(const World& world, const WorldConfig& world_cfg, const PretrainConfig& pre) {
+  BaseCorpus c{world.base_corpus, {}, std::string(kWorldVersion) + ":" + fnv_hex(world.base_corpus)};
+  if (pre.copy_warmup_steps > 0) {
+    const int64_t n = static_cast<int64_t>(pre.copy_warmup_steps) * std::max(1, pre.train.batch_size);
+    c.warmup_documents = copy_warmup_documents(world_cfg, n);
+    c.fingerprint += ":warmup:" + fnv_hex(c.warmup_documents);
+  }
+  return c;
 }
 
 std::unique_ptr<Selector> make_selector(const ExperimentConfig& cfg) {
@@ -108,7 +116,7 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
 
   // Base model (cached), and the proxy model when the selector needs it (pre-trained before the
   // run's clock so that it is not charged to any phase, like a downloaded checkpoint).
-  BaseCorpus corpus = corpus_of(world);
+  BaseCorpus corpus = corpus_of(world, cfg.world, cfg.pretrain);
   PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus, cfg.runtime.cache_dir, device);
   PretrainedModel proxy;
   auto ensure_proxy = [&]() {
@@ -487,7 +495,7 @@ int cmd_demo(const std::vector<std::string>& args) {
   {
     torch::Device device = resolve_device(first.runtime.device);
     World world = generate_world(first.world);
-    BaseCorpus corpus = corpus_of(world);
+    BaseCorpus corpus = corpus_of(world, first.world, first.pretrain);
     double tb = now_seconds();
     PretrainedModel base = ensure_pretrained("base model", first.model, first.pretrain, corpus, first.runtime.cache_dir, device);
     bool need_proxy = false;
@@ -566,7 +574,7 @@ int cmd_probe(const std::vector<std::string>& args) {
   apply_runtime(cfg);
   torch::Device device = resolve_device(cfg.runtime.device);
   World world = generate_world(cfg.world);
-  PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus_of(world), cfg.runtime.cache_dir, device);
+  PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus_of(world, cfg.world, cfg.pretrain), cfg.runtime.cache_dir, device);
   const auto spans = copy_probe_spans(cfg.world, world, echoes);
   const auto scores = score_copy_spans(spans, model_argmax(base.model, device));
   // Each kind beside its control (the span nowhere in context): copying is the difference.

@@ -87,6 +87,36 @@ TEST_CASE("world: the same seed gives identical bytes, another seed a different 
   CHECK(a.base_corpus != c.base_corpus);
 }
 
+TEST_CASE("world: the copy warm-up's echo documents are deterministic, well formed and not the corpus's") {
+  WorldConfig cfg;
+  cfg.pool_size = 800;
+  cfg.corpus_docs = 600;
+  const auto a = copy_warmup_documents(cfg, 300);
+  REQUIRE(a.size() == 300);
+  CHECK(a == copy_warmup_documents(cfg, 300));
+  const auto head = copy_warmup_documents(cfg, 10);  // a longer warm-up extends a shorter one
+  CHECK(std::equal(head.begin(), head.end(), a.begin()));
+  CHECK(copy_warmup_documents(cfg, 0).empty());
+  const World w = generate_world(cfg);
+  const std::set<std::string> corpus(w.base_corpus.begin(), w.base_corpus.end());
+  std::set<std::string> distinct;
+  ByteTokenizer tok;
+  for (const auto& d : a) {
+    INFO(d);
+    const size_t mid = d.find(". Again: ");
+    REQUIRE(mid != std::string::npos);
+    CHECK(d.substr(0, mid) + "." == d.substr(mid + 9));  // "<line>. Again: <line>."
+    CHECK(static_cast<int>(tok.encode_plain(d, 1 << 30).ids.size()) <= cfg.max_seq_len);
+    distinct.insert(d);
+  }
+  CHECK(distinct.size() > 290);  // fresh lines, not a handful repeated
+  size_t in_corpus = 0;
+  for (const auto& d : distinct) in_corpus += corpus.count(d);
+  CHECK(in_corpus <= 2);  // its own stream: a short line may coincide with a corpus echo by chance
+  cfg.seed += 1;
+  CHECK(copy_warmup_documents(cfg, 300) != a);
+}
+
 TEST_CASE("world: default sizes, 8 sources in proportion, defect rates as configured") {
   const WorldConfig cfg;
   const World& w = default_world();

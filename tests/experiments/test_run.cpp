@@ -101,6 +101,28 @@ TEST_CASE("run produces a complete record written atomically") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("run: a copy warm-up pre-trains another base model, cached under its own hash") {
+  fs::path dir = fresh_dir("warmup");
+  std::string cfg_path = tiny_config(dir);
+  std::string cache = "runtime.cache_dir=" + (dir / "cache").string();
+  std::string plain = (dir / "plain.json").string(), warm = (dir / "warm.json").string();
+  REQUIRE(lb::cmd_run({cfg_path, cache, "selection.selector=base", "--out", plain, "--quiet"}) == 0);
+  REQUIRE(lb::cmd_run({cfg_path, cache, "selection.selector=base", "pretrain.copy_warmup_steps=2", "--out", warm,
+                       "--quiet"}) == 0);
+  nlohmann::json a = lb::read_json_file(plain), b = lb::read_json_file(warm);
+  CHECK(lb::run_record_problems(b).empty());
+  CHECK(b["base_model"]["from_cache"] == false);
+  CHECK(a["base_model"]["hash"] != b["base_model"]["hash"]);
+  CHECK(a["config_hash"] != b["config_hash"]);
+  CHECK(b["config"]["pretrain"]["copy_warmup_steps"] == 2);
+  // Both checkpoints sit side by side in the cache.
+  size_t models = 0;
+  for (const auto& e : fs::directory_iterator(dir / "cache" / "models"))
+    models += e.path().extension() == ".safetensors";
+  CHECK(models == 2);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("probe: a malformed --echoes or a second config is a usage error, before any work") {
   CHECK_THROWS_AS(lb::cmd_probe({"--echoes", "12abc"}), lb::UsageError);
   CHECK_THROWS_AS(lb::cmd_probe({"--echoes", "-3"}), lb::UsageError);

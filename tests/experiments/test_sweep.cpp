@@ -65,6 +65,13 @@ TEST_CASE("config errors name the key and the file") {
   e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
   CHECK(e.find("selection.selector") != std::string::npos);
   CHECK(e.find("magic") != std::string::npos);
+
+  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=-5"});
+  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+  CHECK(e.find("pretrain.copy_warmup_steps") != std::string::npos);
+  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_lr=0"});
+  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+  CHECK(e.find("pretrain.copy_warmup_lr") != std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -83,6 +90,40 @@ TEST_CASE("extends chains apply parent first and the run hash ignores runtime se
   other.train.lr = 0.3;
   CHECK(lb::experiment_config_hash(cfg) != lb::experiment_config_hash(other));
   fs::remove_all(dir);
+}
+
+TEST_CASE("the copy warm-up's fields are hashed only while it is on") {
+  lb::ExperimentConfig cfg;
+  const std::string off = lb::experiment_config_hash(cfg);
+  auto other = cfg;
+  other.pretrain.copy_warmup_lr = 0.01;  // no warm-up: its rate cannot change the weights
+  CHECK(lb::experiment_config_hash(other) == off);
+  CHECK(lb::pretrain_hash(cfg.model, cfg.pretrain, "c") == lb::pretrain_hash(other.model, other.pretrain, "c"));
+  other.pretrain.copy_warmup_steps = 500;
+  const std::string on = lb::experiment_config_hash(other);
+  CHECK(on != off);
+  CHECK(lb::pretrain_hash(cfg.model, cfg.pretrain, "c") != lb::pretrain_hash(other.model, other.pretrain, "c"));
+  other.pretrain.copy_warmup_lr = 0.002;
+  CHECK(lb::experiment_config_hash(other) != on);
+  // The resolved config (what records store) still shows every field.
+  CHECK(lb::experiment_config_json(cfg)["pretrain"].contains("copy_warmup_steps"));
+}
+
+TEST_CASE("every run of the committed demo sweep has its record, with the config's hash") {
+  const fs::path root = LEADBENCH_SOURCE_DIR;
+  const fs::path config = root / "experiments" / "configs" / "demo.json";
+  if (!fs::exists(root / "results" / "demo")) {
+    WARN("skipped: no committed results/demo next to " << config.string());
+    return;
+  }
+  lb::SweepPlan plan = lb::plan_sweep(config.string(), {}, (root / "results" / "demo").string());
+  REQUIRE(!plan.runs.empty());
+  for (const auto& run : plan.runs) {
+    std::string why;
+    INFO(run.label << ": " << run.record_path);
+    CHECK(lb::run_is_done(run, &why));
+    INFO(why);
+  }
 }
 
 TEST_CASE("sweep expands grid x variants with seeds slowest") {
