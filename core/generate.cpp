@@ -183,6 +183,7 @@ std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
         for (size_t l = 0; l < cache.k.size(); ++l) {
           cache.k[l] = cache.k[l].index_select(0, idx);
           cache.v[l] = cache.v[l].index_select(0, idx);
+          if (l < cache.k_last.size() && cache.k_last[l].defined()) cache.k_last[l] = cache.k_last[l].index_select(0, idx);
         }
         mask = mask.index_select(0, idx);
         next_pos = next_pos.index_select(0, idx);

@@ -128,6 +128,8 @@ struct AttentionImpl : torch::nn::Module {
   AttentionImpl(const ModelConfig& c, uint64_t seed, const std::string& prefix)
       : n_heads(c.n_heads), n_kv_heads(c.n_kv_heads), head_dim(c.d_model / c.n_heads) {
     const double out_std = c.init_std / std::sqrt(2.0 * c.n_layers);
+    // Smearing logits, one per key head; 0 starts every head at an even mix of the two positions.
+    if (c.smeared_keys) smear = register_parameter("smear", torch::zeros({n_kv_heads}));
     q = register_module("q", LoraLinear(c.d_model, n_heads * head_dim, c.init_std, seed, prefix + "q"));
     k = register_module("k", LoraLinear(c.d_model, n_kv_heads * head_dim, c.init_std, seed, prefix + "k"));
     v = register_module("v", LoraLinear(c.d_model, n_kv_heads * head_dim, c.init_std, seed, prefix + "v"));
@@ -136,12 +138,22 @@ struct AttentionImpl : torch::nn::Module {
 
   // x: [B, t, d]; returns [B, t, d]. With a cache, past keys/values are prepended and the new ones stored.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& blocked, torch::Tensor* cache_k, torch::Tensor* cache_v) {
+                        const torch::Tensor& blocked, const torch::Tensor& prev_real, torch::Tensor* cache_k,
+                        torch::Tensor* cache_v, torch::Tensor* cache_k_last) {
     const int64_t B = x.size(0), t = x.size(1);
     auto qkv = fused_projection(x, {q.get(), k.get(), v.get()});
     torch::Tensor qh = qkv[0].view({B, t, n_heads, head_dim}).transpose(1, 2);
     torch::Tensor kh = qkv[1].view({B, t, n_kv_heads, head_dim}).transpose(1, 2);
     torch::Tensor vh = qkv[2].view({B, t, n_kv_heads, head_dim}).transpose(1, 2);
+    if (smear.defined()) {
+      // The previous slot's key (before rotation): the cached last one for the first new token.
+      torch::Tensor first = cache_k_last && cache_k_last->defined() ? *cache_k_last : torch::zeros_like(kh.narrow(2, 0, 1));
+      torch::Tensor prev = t > 1 ? torch::cat({first, kh.narrow(2, 0, t - 1)}, 2) : first;
+      prev = prev * prev_real.to(prev.scalar_type());
+      if (cache_k_last) *cache_k_last = kh.narrow(2, t - 1, 1);
+      torch::Tensor s = torch::sigmoid(smear).to(kh.scalar_type()).view({1, n_kv_heads, 1, 1});
+      kh = s * kh + (1 - s) * prev;
+    }
     qh = apply_rope(qh, cos, sin);
     kh = apply_rope(kh, cos, sin);
     if (cache_k) {
@@ -168,6 +180,7 @@ struct AttentionImpl : torch::nn::Module {
 
   int64_t n_heads, n_kv_heads, head_dim;
   LoraLinear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  torch::Tensor smear;  // [n_kv_heads] logits of s, defined only with smeared keys
 };
 TORCH_MODULE(Attention);
 
@@ -194,8 +207,9 @@ struct DecoderBlockImpl : torch::nn::Module {
     mlp = register_module("mlp", Mlp(c, seed, prefix + "mlp."));
   }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& blocked, torch::Tensor* cache_k, torch::Tensor* cache_v) {
-    torch::Tensor h = x + attn->forward(attn_norm->forward(x), cos, sin, blocked, cache_k, cache_v);
+                        const torch::Tensor& blocked, const torch::Tensor& prev_real, torch::Tensor* cache_k,
+                        torch::Tensor* cache_v, torch::Tensor* cache_k_last) {
+    torch::Tensor h = x + attn->forward(attn_norm->forward(x), cos, sin, blocked, prev_real, cache_k, cache_v, cache_k_last);
     return h + mlp->forward(mlp_norm->forward(h));
   }
   LoraLinearImpl* projection(const std::string& name) {
@@ -297,15 +311,17 @@ torch::Tensor DecoderModelImpl::causal_blocked(int64_t T, const torch::Device& d
 }
 
 torch::Tensor DecoderModelImpl::run_blocks(const torch::Tensor& tokens, const torch::Tensor& cos, const torch::Tensor& sin,
-                                           const torch::Tensor& blocked, KVCache* cache) {
+                                           const torch::Tensor& blocked, const torch::Tensor& prev_real, KVCache* cache) {
   if (tokens.dim() != 2) throw std::invalid_argument("model: tokens must be [batch, time]");
   torch::Tensor h = torch::embedding(embed_weight_, tokens);
   if (cache && cache->k.empty()) {
     cache->k.resize(blocks_.size());
     cache->v.resize(blocks_.size());
+    cache->k_last.resize(blocks_.size());
   }
   for (size_t i = 0; i < blocks_.size(); ++i)
-    h = blocks_[i]->forward(h, cos, sin, blocked, cache ? &cache->k[i] : nullptr, cache ? &cache->v[i] : nullptr);
+    h = blocks_[i]->forward(h, cos, sin, blocked, prev_real, cache ? &cache->k[i] : nullptr,
+                            cache ? &cache->v[i] : nullptr, cache ? &cache->k_last[i] : nullptr);
   return final_norm_->forward(h);
 }
 
@@ -320,7 +336,12 @@ torch::Tensor DecoderModelImpl::hidden_states(const torch::Tensor& tokens) {
     throw std::invalid_argument("model: sequence of " + std::to_string(T) + " tokens exceeds max_seq_len " +
                                 std::to_string(cfg_.max_seq_len) + "; truncate it first");
   auto [cos, sin] = rope_tables(T, tokens.device());
-  return run_blocks(tokens, cos, sin, causal_blocked(T, tokens.device()), nullptr);
+  torch::Tensor prev_real;
+  if (cfg_.smeared_keys) {  // right padding: every token but the first follows a real one
+    prev_real = torch::ones({1, 1, T, 1}, torch::TensorOptions().device(tokens.device()));
+    prev_real.narrow(2, 0, 1).zero_();
+  }
+  return run_blocks(tokens, cos, sin, causal_blocked(T, tokens.device()), prev_real, nullptr);
 }
 
 torch::Tensor DecoderModelImpl::forward(const torch::Tensor& tokens) { return project_to_vocab(hidden_states(tokens)); }
@@ -348,7 +369,13 @@ torch::Tensor DecoderModelImpl::forward_cached(const torch::Tensor& tokens, KVCa
   torch::Tensor allowed = (slots.unsqueeze(0) <= qslots).unsqueeze(0) & key_mask.to(device, torch::kBool).unsqueeze(1);
   allowed = allowed | (slots.unsqueeze(0) == qslots).unsqueeze(0);
   torch::Tensor blocked = allowed.logical_not().unsqueeze(1);  // [B, 1, t, T]
-  return project_to_vocab(run_blocks(tokens, cos, sin, blocked, &cache));
+  torch::Tensor prev_real;
+  if (cfg_.smeared_keys) {  // the slot before slot s is real when key_mask says so (none before slot 0)
+    torch::Tensor shifted = torch::cat({torch::zeros({B, 1}, key_mask.options().dtype(torch::kBool)),
+                                        key_mask.to(torch::kBool)}, 1).to(device);
+    prev_real = shifted.narrow(1, past, t).to(torch::kFloat32).view({B, 1, t, 1});
+  }
+  return project_to_vocab(run_blocks(tokens, cos, sin, blocked, prev_real, &cache));
 }
 
 std::vector<torch::Tensor> DecoderModelImpl::trainable_parameters() {

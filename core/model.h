@@ -30,6 +30,7 @@ struct ModelConfig {
   double rope_theta = 10000.0;  // rotary base
   double norm_eps = 1e-5;       // RMSNorm epsilon
   double init_std = 0.02;       // normal init of weights (output projections scaled by 1/sqrt(2 n_layers))
+  bool smeared_keys = false;    // each key a learnt per-head mix of its own and the previous position's
 
   template <class V> void visit(V& v) {
     v.field("vocab_size", vocab_size, "256 bytes + special tokens of the byte tokenizer");
@@ -43,6 +44,7 @@ struct ModelConfig {
     v.field("rope_theta", rope_theta, "rotary embedding base, Llama's default");
     v.field("norm_eps", norm_eps, "RMSNorm epsilon");
     v.field("init_std", init_std, "std of the normal weight init, GPT-2/Llama convention");
+    v.field("smeared_keys", smeared_keys, "smeared keys (Olsson et al. 2022): key_t = s*k_t + (1-s)*k_(t-1) with a learnt s per key head, a previous-token bias that lets one layer match on the token before; off = the plain Llama block");
   }
 };
 
@@ -66,6 +68,7 @@ struct LoraConfig {
 struct KVCache {
   std::vector<torch::Tensor> k;  // per layer: [B, n_kv_heads, T_past, head_dim]
   std::vector<torch::Tensor> v;
+  std::vector<torch::Tensor> k_last;  // smeared keys: per layer the last slot's unsmeared key [B, n_kv_heads, 1, head_dim]
   int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
 };
 
@@ -99,8 +102,10 @@ class DecoderModelImpl : public torch::nn::Module {
   // Final-norm hidden states [B, t, d_model] for tokens [B, t]. cos/sin broadcast to
   // [B, heads, t, head_dim/2]; `blocked` ([t, T] or [B, 1, t, T], true = may not attend) covers the
   // T = past + t keys; `cache` (optional) supplies past keys/values and receives the new ones.
+  // `prev_real` ([1 or B, 1, t, 1], float) is 1 where the slot before a token holds a real token and 0
+  // where it is padding or the start (smeared keys mix in nothing there).
   torch::Tensor run_blocks(const torch::Tensor& tokens, const torch::Tensor& cos, const torch::Tensor& sin,
-                           const torch::Tensor& blocked, KVCache* cache);
+                           const torch::Tensor& blocked, const torch::Tensor& prev_real, KVCache* cache);
   torch::Tensor project_to_vocab(const torch::Tensor& hidden);
   // Rotary tables [n, head_dim/2] for positions 0..n-1 on `device` (cached, grown on demand).
   std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t n, const torch::Device& device);

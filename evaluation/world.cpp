@@ -1259,10 +1259,34 @@ std::string echo_line(Rng& rng) {
   return join(parts, " ");
 }
 
+constexpr size_t kCorpusDocBytes = 120;  // longest corpus document built from sentences
+
+// A passage in language L followed by restatements of its facts ("so Vebe fol Ziva."), as many as fit
+// in max_doc bytes (at least one). The restatements can only be predicted by reading the passage: the
+// look-up extractive QA needs, without ever asking a question. Every fact that fits is restated, to
+// make that loss a large share (one restated fact per passage was too rare a signal in world-v2
+// drafts); even so, `leadbench probe` finds that the default pre-training does not learn it.
+std::string restatement_doc(const WorldConfig& cfg, const Entities& e, Rng& rng, const Language* L, size_t max_doc) {
+  std::string doc;
+  for (int sentences = 2 + static_cast<int>(rng.below(2));; sentences = 2) {
+    Passage P = passage(cfg, e, rng, sentences, L);
+    std::vector<size_t> order(P.questions.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    rng.shuffle(order);
+    doc = P.text;
+    for (size_t q : order) {
+      std::string next = doc + " " + L->so_word + " " + qa_answer(P, q, P.questions[q].second);
+      if (next.size() > max_doc) break;
+      doc = next;
+    }
+    if (doc.size() > P.text.size()) return doc;  // at least one restatement (2-byte scripts: fewer sentences)
+  }
+}
+
 std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, const std::set<std::string>& suite_prompts) {
   std::vector<std::string> docs;
   Rng rng = Rng::derive(cfg.seed, "corpus");
-  const size_t max_doc = 120;
+  const size_t max_doc = kCorpusDocBytes;
   auto add_sentences = [&](std::vector<std::string> sents) {
     rng.shuffle(sents);
     std::string doc;
@@ -1336,25 +1360,8 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
       const std::string line = echo_line(rng);
       docs.push_back(line + ". Again: " + line + ".");
     } else {  // passages in the four languages, their facts restated: 25 %
-      // The restatements ("so Vebe fol Ziva.") can only be predicted by reading the passage: the
-      // look-up extractive QA needs, learnt in pre-training without ever asking a question. A small
-      // model learns it only when much of its loss is such copying (one restated fact per passage
-      // was too rare a signal: world-v2 drafts never learnt it), so every fact that fits is restated.
       const Language* L = &e.languages[static_cast<size_t>(d) % e.languages.size()];
-      std::string doc;
-      for (int sentences = 2 + static_cast<int>(rng.below(2));; sentences = 2) {
-        Passage P = passage(cfg, e, rng, sentences, L);
-        std::vector<size_t> order(P.questions.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        rng.shuffle(order);
-        doc = P.text;
-        for (size_t q : order) {
-          std::string next = doc + " " + L->so_word + " " + qa_answer(P, q, P.questions[q].second);
-          if (next.size() > max_doc) break;
-          doc = next;
-        }
-        if (doc.size() > P.text.size()) break;  // at least one restatement (2-byte scripts: fewer sentences)
-      }
+      std::string doc = restatement_doc(cfg, e, rng, L, max_doc);
       docs.push_back(doc);
     }
     if (!docs.empty() && suite_prompts.count(docs.back())) docs.pop_back();
@@ -1456,11 +1463,20 @@ std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& worl
   return out;
 }
 
-std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n) {
+std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n, double restatement_share) {
   std::vector<std::string> docs;
   docs.reserve(static_cast<size_t>(std::max<int64_t>(0, n)));
   Rng rng = Rng::derive(cfg.seed, "copy_warmup");
+  Rng passages = Rng::derive(cfg.seed, "copy_warmup/restatements");
+  const Entities e = restatement_share > 0 ? make_entities(cfg) : Entities{};
+  int64_t restated = 0;
   for (int64_t i = 0; i < n; ++i) {
+    // Restatements evenly interleaved: document i is one when the running share falls behind.
+    if (restatement_share > 0 && static_cast<double>(restated) < restatement_share * static_cast<double>(i + 1)) {
+      const Language* L = &e.languages[static_cast<size_t>(restated++) % e.languages.size()];
+      docs.push_back(restatement_doc(cfg, e, passages, L, kCorpusDocBytes));
+      continue;
+    }
     const std::string line = echo_line(rng);
     docs.push_back(line + ". Again: " + line + ".");
   }

@@ -161,10 +161,11 @@ inline constexpr const char* kWorldVersion = "world-v3";
 // pass@k larger than the samples, all weights zero, a defect rate sum above 1, ...).
 World generate_world(const WorldConfig& cfg);
 
-// n echo documents ("<line>. Again: <line>.", as the corpus writes them), drawn from their own
-// stream of the world's seed: the copy warm-up that opens pre-training (PretrainConfig::
-// copy_warmup_steps) trains on nothing else, so that the base model learns to copy from its context.
-std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n);
+// The copy warm-up that can open pre-training (PretrainConfig::copy_warmup_steps): n documents drawn
+// from their own streams of the world's seed, echo documents ("<line>. Again: <line>.", as the corpus
+// writes them) and, evenly interleaved at restatement_share, passages with their facts restated (as
+// the corpus writes them), so that the base model learns to copy from its context.
+std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n, double restatement_share = 0);
 
 // The code checker of syn_humaneval: parses code_prefix + completion as a tiny-language program and
 // runs the item's hidden tests (item.test_code) in-process under `limits`.

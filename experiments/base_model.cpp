@@ -89,11 +89,12 @@ TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len, bool pack, uint6
   return tc;
 }
 
-// The copy warm-up: one pass over the echo documents, one per window (batch_size a step), at a
-// constant learning rate, before the corpus, which then trains with a fresh optimizer and its own
-// schedule. On the mixed corpus alone the base model never learns to copy from its context; how much
-// of the copying learnt on echoes survives the corpus, and whether it reaches syn_tydiqa, is what
-// `leadbench probe` measures (results/world-discrimination/copy-probe/).
+// The copy warm-up: one pass over its documents (echoes, and passage restatements at the share
+// copy_warmup_restatements), one per window (batch_size a step), at a constant learning rate, before
+// the corpus, which then trains with a fresh optimizer and its own schedule. On the mixed corpus alone
+// the base model never learns to copy from its context; how much of the copying learnt here survives
+// the corpus, and whether it reaches syn_tydiqa, is what `leadbench probe` measures
+// (results/world-discrimination/copy-probe/).
 void copy_warmup(const std::string& what, DecoderModel& model, const PretrainConfig& pre, const BaseCorpus& corpus,
                  int max_len, Ledger& ledger, torch::Device device) {
   TokenCache tokens;
@@ -111,9 +112,9 @@ void copy_warmup(const std::string& what, DecoderModel& model, const PretrainCon
   const double t0 = now_seconds();
   RoundFeedback fb = trainer.train_round(ids, 1, Phase::offline_training);
   char line[200];
-  std::snprintf(line, sizeof(line), "%s: copy warm-up on %zu echo documents, %lld steps at lr %g  loss %.4f  %.1f s",
-                what.c_str(), ids.size(), static_cast<long long>(trainer.step()), w.lr, fb.mean_loss,
-                now_seconds() - t0);
+  std::snprintf(line, sizeof(line), "%s: copy warm-up on %zu documents (%.0f %% restatements), %lld steps at lr %g  loss %.4f  %.1f s",
+                what.c_str(), ids.size(), 100 * pre.copy_warmup_restatements, static_cast<long long>(trainer.step()), w.lr,
+                fb.mean_loss, now_seconds() - t0);
   log_line(line);
   if (!std::isfinite(fb.mean_loss))
     throw std::runtime_error(what + ": the copy warm-up diverged (loss " + std::to_string(fb.mean_loss) +
@@ -122,18 +123,30 @@ void copy_warmup(const std::string& what, DecoderModel& model, const PretrainCon
 
 }  // namespace
 
-nlohmann::json pretrain_hash_json(const PretrainConfig& pre) {
-  nlohmann::json j = config_to_json(pre);
-  if (pre.copy_warmup_steps == 0) {
-    j.erase("copy_warmup_steps");
-    j.erase("copy_warmup_lr");
+void drop_neutral_pretrain_fields(nlohmann::json& pretrain) {
+  if (!pretrain.is_object()) return;
+  const auto steps = pretrain.find("copy_warmup_steps");
+  if (steps == pretrain.end() || (steps->is_number() && steps->get<double>() == 0)) {
+    pretrain.erase("copy_warmup_steps");
+    pretrain.erase("copy_warmup_lr");
+    pretrain.erase("copy_warmup_restatements");
   }
-  return j;
+  const auto share = pretrain.find("copy_warmup_restatements");
+  if (share != pretrain.end() && share->is_number() && share->get<double>() == 0) pretrain.erase(share);
+}
+
+void drop_neutral_model_fields(nlohmann::json& model) {
+  if (!model.is_object()) return;
+  const auto smeared = model.find("smeared_keys");
+  if (smeared != model.end() && smeared->is_boolean() && !smeared->get<bool>()) model.erase("smeared_keys");
 }
 
 std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint) {
-  nlohmann::json j = {{"model", config_to_json(model)},
-                      {"pretrain", pretrain_hash_json(pre)},
+  nlohmann::json m = config_to_json(model), p = config_to_json(pre);
+  drop_neutral_model_fields(m);
+  drop_neutral_pretrain_fields(p);
+  nlohmann::json j = {{"model", m},
+                      {"pretrain", p},
                       {"corpus", corpus_fingerprint},
                       {"format", 1}};
   return config_hash(j);

@@ -23,6 +23,7 @@ struct PretrainConfig {
   bool pack = true;            // documents concatenated into full windows (no padding), as LMs are pre-trained
   int copy_warmup_steps = 0;   // optimizer steps on echo documents alone before the corpus (0: none)
   double copy_warmup_lr = 1e-3;  // constant learning rate of the copy warm-up
+  double copy_warmup_restatements = 0;  // share of warm-up documents that are passages with their facts restated
   TrainConfig train = [] {
     TrainConfig t;
     t.lr = 3e-3;
@@ -42,6 +43,7 @@ struct PretrainConfig {
     v.field("pack", pack, "concatenate the documents (shuffled by data_seed) into full max_seq_len windows: no padding, ~1.6x the tokens per second of one document per window");
     v.field("copy_warmup_steps", copy_warmup_steps, "optimizer steps on echo documents alone (one per window) before the corpus, so that the model learns to copy from its context; 0 = none");
     v.field("copy_warmup_lr", copy_warmup_lr, "constant learning rate of the copy warm-up (induction heads formed at 1e-3 and not at pre-training's 3e-3)");
+    v.field("copy_warmup_restatements", copy_warmup_restatements, "share of the copy warm-up's documents that are passages with their facts restated (the look-up syn_tydiqa needs) instead of echoes");
     v.section("train", train, "optimizer and schedule of pre-training (cosine decay to 10 %)");
   }
 };
@@ -63,9 +65,13 @@ struct PretrainedModel {
   double final_loss = 0;
 };
 
-// The pretrain config as hashed: without the copy warm-up's fields when it is off (they cannot change
-// the weights then), so that models and records made before the warm-up existed keep their hashes.
-nlohmann::json pretrain_hash_json(const PretrainConfig& pre);
+// Knobs added after results were committed are left out of every hash while they hold their neutral
+// value, so that models and records made before they existed keep their hashes: the copy warm-up's
+// fields while it is off (its rate cannot change the weights then), copy_warmup_restatements while 0,
+// smeared_keys while false. Each
+// takes a config section as JSON (resolved, or as an older record stored it).
+void drop_neutral_pretrain_fields(nlohmann::json& pretrain);
+void drop_neutral_model_fields(nlohmann::json& model);
 
 // The cache key: a hash of the model config, pretrain config and corpus fingerprint.
 std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint);

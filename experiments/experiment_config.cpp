@@ -14,12 +14,16 @@ namespace lb {
 
 nlohmann::json experiment_config_json(const ExperimentConfig& cfg) { return config_to_json(cfg); }
 
-std::string experiment_config_hash(const ExperimentConfig& cfg) {
-  nlohmann::json j = config_to_json(cfg);
-  j.erase("runtime");
-  j["pretrain"] = pretrain_hash_json(cfg.pretrain);
-  return config_hash(j);
+nlohmann::json experiment_hash_view(nlohmann::json config) {
+  if (!config.is_object()) return config;
+  config.erase("runtime");
+  if (config.contains("pretrain")) drop_neutral_pretrain_fields(config["pretrain"]);
+  for (const char* m : {"model", "proxy_model"})
+    if (config.contains(m)) drop_neutral_model_fields(config[m]);
+  return config;
 }
+
+std::string experiment_config_hash(const ExperimentConfig& cfg) { return config_hash(experiment_hash_view(config_to_json(cfg))); }
 
 namespace {
 
@@ -128,6 +132,8 @@ void validate_experiment_config(const ExperimentConfig& cfg, const std::string& 
   if (cfg.pretrain.copy_warmup_steps < 0) fail("pretrain.copy_warmup_steps", "must be >= 0");
   if (!(cfg.pretrain.copy_warmup_lr > 0) || !std::isfinite(cfg.pretrain.copy_warmup_lr))
     fail("pretrain.copy_warmup_lr", "must be a positive number");
+  if (!(cfg.pretrain.copy_warmup_restatements >= 0 && cfg.pretrain.copy_warmup_restatements <= 1))
+    fail("pretrain.copy_warmup_restatements", "must be a share between 0 and 1");
   if (cfg.selection.selector == "lead") cfg.lead.validate();
 }
 

@@ -98,9 +98,11 @@ struct ExperimentConfig {
 };
 
 // The resolved config as JSON and its hash; `runtime` is left out of the hash (it does not change
-// what is measured), and so are the copy warm-up's fields while it is off (pretrain_hash_json).
+// what is measured), and so are knobs at their neutral value (drop_neutral_*_fields).
 nlohmann::json experiment_config_json(const ExperimentConfig& cfg);
 std::string experiment_config_hash(const ExperimentConfig& cfg);
+// A config as JSON (resolved, or as a record stored it) reduced to what its hash covers.
+nlohmann::json experiment_hash_view(nlohmann::json config);
 
 // A config file, its `extends` chain applied first (paths relative to the file), without its
 // `sweep` section. Errors name the key and the file.

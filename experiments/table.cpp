@@ -6,6 +6,7 @@
 #include "core/json_io.h"
 #include "core/progress.h"
 #include "experiments/cli.h"
+#include "experiments/experiment_config.h"
 #include "experiments/plots.h"
 #include "experiments/stats.h"
 
@@ -153,9 +154,9 @@ std::string csv_escape(const std::string& s) {
 std::vector<TableRow> group_rows(const std::vector<RunRecord>& records) {
   std::map<std::tuple<int64_t, double, std::string, std::string>, TableRow> groups;
   for (const auto& r : records) {
-    nlohmann::json cfg = r.raw.at("config");
+    // Records written before a knob existed group with new ones that leave it neutral.
+    nlohmann::json cfg = experiment_hash_view(r.raw.at("config"));
     cfg.erase("seed");
-    cfg.erase("runtime");
     std::string key = config_hash(cfg);
     auto& g = groups[{r.pool_size, r.budget_fraction, r.name, key}];
     g.name = r.name;

@@ -59,7 +59,16 @@ double naive_logprob(DecoderModel& m, const std::vector<int32_t>& ctx, const std
 }  // namespace
 
 TEST_CASE("generate: greedy equals a naive loop of full forwards and argmax", "[generate]") {
-  DecoderModel m(tiny_byte_config(), LoraConfig{}, 31);
+  ModelConfig c = tiny_byte_config();
+  c.smeared_keys = GENERATE(false, true);  // smeared keys: the cache also carries each row's last key
+  INFO("smeared keys " << c.smeared_keys);
+  DecoderModel m(c, LoraConfig{}, 31);
+  {
+    torch::NoGradGuard ng;
+    torch::manual_seed(31);
+    for (auto& p : m->named_parameters())
+      if (p.key().find("smear") != std::string::npos) p.value().uniform_(-3, 3);
+  }
   m->eval();
   ByteTokenizer tok;
   std::vector<GenerationRequest> reqs;

@@ -48,6 +48,18 @@ void perturb_adapters(DecoderModel& m) {
     if (p.key().find("lora_b") != std::string::npos) p.value().normal_(0, 0.3);
 }
 
+// Smeared keys with every head at its own mix, away from the even start, so that a wrong previous
+// key would show.
+DecoderModel smeared_model(ModelConfig c, const LoraConfig& lora, uint64_t seed) {
+  c.smeared_keys = true;
+  DecoderModel m(c, lora, seed);
+  torch::NoGradGuard ng;
+  torch::manual_seed(seed + 100);
+  for (auto& p : m->named_parameters())
+    if (p.key().find("smear") != std::string::npos) p.value().uniform_(-3, 3);
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("model: shapes, grouped KV heads and readable parameter names", "[model]") {
@@ -122,7 +134,9 @@ TEST_CASE("model: initialisation depends on the seed only, not on global RNG sta
 
 TEST_CASE("model: attention is causal", "[model]") {
   ModelConfig c = tiny_config();
-  DecoderModel m(c, LoraConfig{}, 3);
+  const bool smeared = GENERATE(false, true);
+  INFO("smeared keys " << smeared);
+  DecoderModel m = smeared ? smeared_model(c, LoraConfig{}, 3) : DecoderModel(c, LoraConfig{}, 3);
   auto tokens = random_tokens(2, 12, c.vocab_size, 3);
   auto changed = tokens.clone();
   changed.index_put_({torch::indexing::Slice(), 8}, (tokens.index({torch::indexing::Slice(), 8}) + 1) % c.vocab_size);
@@ -210,9 +224,11 @@ TEST_CASE("model: with the base frozen only adapter parameters get gradients", "
 }
 
 TEST_CASE("model: forward_cached step by step equals the full forward", "[model][cache]") {
+  const bool smeared = GENERATE(false, true);
+  INFO("smeared keys " << smeared);
   for (int kv : {4, 2}) {
     ModelConfig c = tiny_config(kv);
-    DecoderModel m(c, lora_config(2), 8);
+    DecoderModel m = smeared ? smeared_model(c, lora_config(2), 8) : DecoderModel(c, lora_config(2), 8);
     perturb_adapters(m);
     m->eval();
     torch::NoGradGuard ng;
@@ -239,7 +255,9 @@ TEST_CASE("model: forward_cached step by step equals the full forward", "[model]
 
 TEST_CASE("model: forward_cached with left padding equals each sequence alone", "[model][cache]") {
   ModelConfig c = tiny_config(2);
-  DecoderModel m(c, LoraConfig{}, 9);
+  const bool smeared = GENERATE(false, true);
+  INFO("smeared keys " << smeared);
+  DecoderModel m = smeared ? smeared_model(c, LoraConfig{}, 9) : DecoderModel(c, LoraConfig{}, 9);
   m->eval();
   torch::NoGradGuard ng;
   using torch::indexing::Slice;
@@ -271,6 +289,36 @@ TEST_CASE("model: forward_cached with left padding equals each sequence alone", 
     auto alone = m->forward(all.index({Slice(b, b + 1), Slice(0, lengths[b])}))[0];
     INFO("sequence " << b);
     CHECK(max_abs_diff(cached.index({b, Slice(pad)}), alone) < 1e-5);
+  }
+}
+
+TEST_CASE("model: smeared keys, fully unsmeared, equal the plain block; smearing changes the output and learns", "[model]") {
+  ModelConfig c = tiny_config(2);
+  DecoderModel plain(c, LoraConfig{}, 5);
+  DecoderModel smeared = smeared_model(c, LoraConfig{}, 5);
+  auto tokens = random_tokens(2, 12, c.vocab_size, 5);
+  std::set<std::string> smear_names;
+  for (auto& p : smeared->named_parameters())
+    if (p.key().find("smear") != std::string::npos) smear_names.insert(p.key());
+  CHECK(smear_names == std::set<std::string>{"blocks.0.attn.smear", "blocks.1.attn.smear"});
+  CHECK(smeared->named_parameters()["blocks.0.attn.smear"].sizes() == torch::IntArrayRef({c.n_kv_heads}));
+  CHECK(smeared->parameter_count(false) == plain->parameter_count(false) + 2 * c.n_kv_heads);
+  CHECK(max_abs_diff(plain->forward(tokens), smeared->forward(tokens)) > 1e-3);
+  {
+    torch::NoGradGuard ng;
+    for (const auto& name : smear_names) smeared->named_parameters()[name].fill_(40.0);  // s = sigmoid(40) = 1 in fp32
+  }
+  CHECK(max_abs_diff(plain->forward(tokens), smeared->forward(tokens)) < 1e-6);
+  {
+    torch::NoGradGuard ng;
+    for (const auto& name : smear_names) smeared->named_parameters()[name].fill_(0.0);
+  }
+  smeared->forward(tokens).pow(2).mean().backward();
+  for (const auto& name : smear_names) {
+    INFO(name);
+    auto g = smeared->named_parameters()[name].grad();
+    REQUIRE(g.defined());
+    CHECK(g.abs().sum().item<double>() > 0);
   }
 }
 

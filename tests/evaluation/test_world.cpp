@@ -115,6 +115,34 @@ TEST_CASE("world: the copy warm-up's echo documents are deterministic, well form
   CHECK(in_corpus <= 2);  // its own stream: a short line may coincide with a corpus echo by chance
   cfg.seed += 1;
   CHECK(copy_warmup_documents(cfg, 300) != a);
+  cfg.seed -= 1;
+
+  // Restatements interleaved at the given share; the echoes between them are the same stream.
+  const auto mixed = copy_warmup_documents(cfg, 300, 0.25);
+  CHECK(mixed == copy_warmup_documents(cfg, 300, 0.25));
+  std::vector<std::string> echoes, restated;
+  for (const auto& d : mixed) (d.find(". Again: ") != std::string::npos ? echoes : restated).push_back(d);
+  CHECK(restated.size() == 75);
+  CHECK(std::equal(echoes.begin(), echoes.end(), a.begin()));
+  for (size_t i = 0; i + 4 <= mixed.size(); i += 4) {  // one in every four
+    int r = 0;
+    for (size_t k = i; k < i + 4; ++k) r += mixed[k].find(". Again: ") == std::string::npos;
+    CHECK(r == 1);
+  }
+  // Each is a passage in one of the languages with at least one fact restated after its so-word,
+  // and fits the model's context like the corpus's documents.
+  std::set<std::string> so_words;  // the last sentence is a restatement: "<so-word> <key> <span>."
+  for (const auto& d : restated) {
+    INFO(d);
+    CHECK(d.size() <= 120);
+    CHECK(static_cast<int>(tok.encode_plain(d, 1 << 30).ids.size()) <= cfg.max_seq_len);
+    CHECK(corpus.count(d) == 0);  // fresh passages, not the corpus's
+    const size_t last = d.rfind(". ") + 2;
+    so_words.insert(d.substr(last, d.find(' ', last) - last));
+  }
+  CHECK(so_words.size() == 4);  // one so-word per language, all four languages
+  const auto all = copy_warmup_documents(cfg, 8, 1.0);
+  for (const auto& d : all) CHECK(d.find(". Again: ") == std::string::npos);
 }
 
 TEST_CASE("world: default sizes, 8 sources in proportion, defect rates as configured") {

@@ -72,6 +72,9 @@ TEST_CASE("config errors name the key and the file") {
   cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_lr=0"});
   e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
   CHECK(e.find("pretrain.copy_warmup_lr") != std::string::npos);
+  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_restatements=1.5"});
+  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+  CHECK(e.find("pretrain.copy_warmup_restatements") != std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -92,7 +95,7 @@ TEST_CASE("extends chains apply parent first and the run hash ignores runtime se
   fs::remove_all(dir);
 }
 
-TEST_CASE("the copy warm-up's fields are hashed only while it is on") {
+TEST_CASE("knobs added after the committed results are hashed only away from their neutral value") {
   lb::ExperimentConfig cfg;
   const std::string off = lb::experiment_config_hash(cfg);
   auto other = cfg;
@@ -105,8 +108,33 @@ TEST_CASE("the copy warm-up's fields are hashed only while it is on") {
   CHECK(lb::pretrain_hash(cfg.model, cfg.pretrain, "c") != lb::pretrain_hash(other.model, other.pretrain, "c"));
   other.pretrain.copy_warmup_lr = 0.002;
   CHECK(lb::experiment_config_hash(other) != on);
+  other.pretrain.copy_warmup_lr = cfg.pretrain.copy_warmup_lr;
+  other.pretrain.copy_warmup_restatements = 0.5;
+  CHECK(lb::experiment_config_hash(other) != on);
+  other.pretrain.copy_warmup_steps = 0;  // the share of a warm-up that is off changes nothing
+  CHECK(lb::experiment_config_hash(other) == off);
   // The resolved config (what records store) still shows every field.
   CHECK(lb::experiment_config_json(cfg)["pretrain"].contains("copy_warmup_steps"));
+  CHECK(lb::experiment_config_json(cfg)["model"].contains("smeared_keys"));
+
+  other = cfg;
+  other.model.smeared_keys = true;
+  CHECK(lb::experiment_config_hash(other) != off);
+  CHECK(lb::pretrain_hash(other.model, other.pretrain, "c") != lb::pretrain_hash(cfg.model, cfg.pretrain, "c"));
+  other = cfg;
+  other.proxy_model.smeared_keys = true;
+  CHECK(lb::experiment_config_hash(other) != off);
+
+  // A record written before the knobs existed (no such keys) reads as the neutral setting, which is
+  // what tables group by.
+  nlohmann::json old_record = lb::experiment_config_json(cfg);
+  old_record["pretrain"].erase("copy_warmup_steps");
+  old_record["pretrain"].erase("copy_warmup_lr");
+  old_record["pretrain"].erase("copy_warmup_restatements");
+  old_record["model"].erase("smeared_keys");
+  old_record["proxy_model"].erase("smeared_keys");
+  CHECK(lb::experiment_hash_view(old_record) == lb::experiment_hash_view(lb::experiment_config_json(cfg)));
+  CHECK(lb::experiment_hash_view(old_record) != lb::experiment_hash_view(lb::experiment_config_json(other)));
 }
 
 TEST_CASE("every run of the committed demo sweep has its record, with the config's hash") {
