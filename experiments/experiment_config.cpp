@@ -130,6 +130,8 @@ void validate_experiment_config(const ExperimentConfig& cfg, const std::string& 
   if (cfg.train.batch_size < 1) fail("train.batch_size", "must be >= 1");
   if (cfg.pretrain.epochs < 0) fail("pretrain.epochs", "must be >= 0");
   if (cfg.pretrain.copy_warmup_steps < 0) fail("pretrain.copy_warmup_steps", "must be >= 0");
+  if (cfg.pretrain.copy_warmup_steps > 0 && cfg.pretrain.epochs == 0)
+    fail("pretrain.copy_warmup_steps", "needs pretrain.epochs >= 1 (with 0 the random initialisation stands in and nothing is pre-trained)");
   if (!(cfg.pretrain.copy_warmup_lr > 0) || !std::isfinite(cfg.pretrain.copy_warmup_lr))
     fail("pretrain.copy_warmup_lr", "must be a positive number");
   if (!(cfg.pretrain.copy_warmup_restatements >= 0 && cfg.pretrain.copy_warmup_restatements <= 1))

@@ -72,6 +72,9 @@ TEST_CASE("config errors name the key and the file") {
   cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_lr=0"});
   e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
   CHECK(e.find("pretrain.copy_warmup_lr") != std::string::npos);
+  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.epochs=0"});
+  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+  CHECK(e.find("pretrain.epochs") != std::string::npos);
   cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_restatements=1.5"});
   e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
   CHECK(e.find("pretrain.copy_warmup_restatements") != std::string::npos);
