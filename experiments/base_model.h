@@ -21,7 +21,7 @@ struct PretrainConfig {
   uint64_t init_seed = 11;     // weight init of the base model (fixed across run seeds: one "LLM")
   uint64_t data_seed = 12;     // order of corpus documents
   bool pack = true;            // documents concatenated into full windows (no padding), as LMs are pre-trained
-  int copy_warmup_steps = 0;   // optimizer steps on echo documents alone before the corpus (0: none)
+  int copy_warmup_steps = 0;   // optimizer steps on copy documents alone before the corpus (0: none)
   double copy_warmup_lr = 1e-3;  // constant learning rate of the copy warm-up
   double copy_warmup_restatements = 0;  // share of warm-up documents that are passages with their facts restated
   TrainConfig train = [] {
@@ -41,8 +41,8 @@ struct PretrainConfig {
     v.field("init_seed", init_seed, "weight init of the base model; fixed across run seeds so every run tunes the same 'LLM'");
     v.field("data_seed", data_seed, "order of the corpus documents during pre-training");
     v.field("pack", pack, "concatenate the documents (shuffled by data_seed) into full max_seq_len windows: no padding, ~1.6x the tokens per second of one document per window");
-    v.field("copy_warmup_steps", copy_warmup_steps, "optimizer steps on echo documents alone (one per window) before the corpus, so that the model learns to copy from its context; 0 = none");
-    v.field("copy_warmup_lr", copy_warmup_lr, "constant learning rate of the copy warm-up (induction heads formed at 1e-3 and not at pre-training's 3e-3)");
+    v.field("copy_warmup_steps", copy_warmup_steps, "optimizer steps on copy documents alone (echoes, one per window) before the corpus, so that the model learns to copy from its context; 0 = none");
+    v.field("copy_warmup_lr", copy_warmup_lr, "constant learning rate of the copy warm-up");
     v.field("copy_warmup_restatements", copy_warmup_restatements, "share of the copy warm-up's documents that are passages with their facts restated (the look-up syn_tydiqa needs) instead of echoes");
     v.section("train", train, "optimizer and schedule of pre-training (cosine decay to 10 %)");
   }
@@ -51,7 +51,7 @@ struct PretrainConfig {
 // What pre-training needs to know about the world, independent of how it was generated.
 struct BaseCorpus {
   std::vector<std::string> documents;  // plain text
-  std::vector<std::string> warmup_documents;  // the copy warm-up's echo documents (empty: no warm-up)
+  std::vector<std::string> warmup_documents;  // the copy warm-up's documents (empty: no warm-up)
   std::string fingerprint;             // changes whenever the documents change (a hash of the world config)
 };
 
@@ -68,8 +68,8 @@ struct PretrainedModel {
 // Knobs added after results were committed are left out of every hash while they hold their neutral
 // value, so that models and records made before they existed keep their hashes: the copy warm-up's
 // fields while it is off (its rate cannot change the weights then), copy_warmup_restatements while 0,
-// smeared_keys while false. Each
-// takes a config section as JSON (resolved, or as an older record stored it).
+// smeared_keys while false. Each takes a config section as JSON (resolved, or as an older record
+// stored it).
 void drop_neutral_pretrain_fields(nlohmann::json& pretrain);
 void drop_neutral_model_fields(nlohmann::json& model);
 
