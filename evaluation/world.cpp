@@ -1259,6 +1259,12 @@ std::string echo_line(Rng& rng) {
   return join(parts, " ");
 }
 
+// An echo document as the corpus and the copy warm-up write it: "<line>. Again: <line>.".
+std::string echo_doc(Rng& rng) {
+  const std::string line = echo_line(rng);
+  return line + ". Again: " + line + ".";
+}
+
 constexpr size_t kCorpusDocBytes = 120;  // longest corpus document built from sentences
 
 // A passage in language L followed by restatements of its facts ("so Vebe fol Ziva."), as many as fit
@@ -1357,8 +1363,7 @@ std::vector<std::string> make_corpus(const WorldConfig& cfg, const Entities& e, 
     } else if (kind < 12) {  // tiny-language code: 10 %
       docs.push_back(code_doc(rng));
     } else if (kind < 15) {  // echoes: random syllables and digits, then the same again: 15 %
-      const std::string line = echo_line(rng);
-      docs.push_back(line + ". Again: " + line + ".");
+      docs.push_back(echo_doc(rng));
     } else {  // passages in the four languages, their facts restated: 25 %
       const Language* L = &e.languages[static_cast<size_t>(d) % e.languages.size()];
       std::string doc = restatement_doc(cfg, e, rng, L, max_doc);
@@ -1477,8 +1482,7 @@ std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n
       docs.push_back(restatement_doc(cfg, e, passages, L, kCorpusDocBytes));
       continue;
     }
-    const std::string line = echo_line(rng);
-    docs.push_back(line + ". Again: " + line + ".");
+    docs.push_back(echo_doc(rng));
   }
   return docs;
 }

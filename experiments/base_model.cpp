@@ -68,20 +68,20 @@ void append_windows(const Encoded& stream, int max_len, TokenCache& tc) {
 // Token windows of the corpus: each document encoded as plain text (BOS ... EOS) and cut into
 // max_len pieces; with `pack`, the documents in a shuffled order are concatenated first so that
 // every window is full (a document may continue into the next window, as in LM pre-training).
-TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len, bool pack, uint64_t seed) {
+TokenCache corpus_tokens(const std::vector<std::string>& documents, int max_len, bool pack, uint64_t seed) {
   ByteTokenizer tok;
   TokenCache tc;
   tc.max_len = max_len;
   if (!pack) {
-    for (const auto& doc : corpus.documents) append_windows(tok.encode_plain(doc, 1 << 30), max_len, tc);
+    for (const auto& doc : documents) append_windows(tok.encode_plain(doc, 1 << 30), max_len, tc);
     return tc;
   }
-  std::vector<size_t> order(corpus.documents.size());
+  std::vector<size_t> order(documents.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   Rng::derive(seed, "pretrain.pack").shuffle(order);
   Encoded stream;
   for (size_t i : order) {
-    Encoded e = tok.encode_plain(corpus.documents[i], 1 << 30);
+    Encoded e = tok.encode_plain(documents[i], 1 << 30);
     stream.ids.insert(stream.ids.end(), e.ids.begin(), e.ids.end());
     stream.loss_mask.insert(stream.loss_mask.end(), e.loss_mask.begin(), e.loss_mask.end());
   }
@@ -97,10 +97,7 @@ TokenCache corpus_tokens(const BaseCorpus& corpus, int max_len, bool pack, uint6
 // (results/world-discrimination/copy-probe/).
 void copy_warmup(const std::string& what, DecoderModel& model, const PretrainConfig& pre, const BaseCorpus& corpus,
                  int max_len, Ledger& ledger, torch::Device device) {
-  TokenCache tokens;
-  tokens.max_len = max_len;
-  ByteTokenizer tok;
-  for (const auto& doc : corpus.warmup_documents) append_windows(tok.encode_plain(doc, 1 << 30), max_len, tokens);
+  TokenCache tokens = corpus_tokens(corpus.warmup_documents, max_len, /*pack=*/false, 0);
   if (tokens.full.empty()) throw std::runtime_error(what + ": the copy warm-up has no documents");
   TrainConfig w = pre.train;
   w.lr = pre.copy_warmup_lr;
@@ -186,7 +183,7 @@ PretrainedModel ensure_pretrained(const std::string& what, const ModelConfig& mo
   no_adapters.rank = 0;
   DecoderModel model(mc, no_adapters, pre.init_seed);
   model->to(device);
-  TokenCache tokens = corpus_tokens(corpus, mc.max_seq_len, pre.pack, pre.data_seed);
+  TokenCache tokens = corpus_tokens(corpus.documents, mc.max_seq_len, pre.pack, pre.data_seed);
   Ledger ledger(device);
   Trainer trainer(model, pre.train, tokens, ledger, device, pre.data_seed);
 
