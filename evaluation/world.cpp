@@ -710,11 +710,13 @@ struct Passage {
   std::vector<std::pair<std::string, std::string>> questions;  // (question, answer), first is the target
   std::vector<std::string> other_answers;                       // objects of the other sentences
   const Language* lang = nullptr;
+  bool span_first = false;  // object-verb-subject sentences, bare-span answers (WorldConfig::qa_span_first)
 };
 
 Passage passage(const WorldConfig& cfg, const Entities& e, Rng& rng, int sentences, const Language* lang = nullptr) {
   Passage P;
   P.lang = lang ? lang : &e.languages[rng.below(e.languages.size())];
+  P.span_first = cfg.qa_span_first;
   const Language& L = *P.lang;
   struct Fact {
     int s, v;
@@ -753,10 +755,14 @@ Passage passage(const WorldConfig& cfg, const Entities& e, Rng& rng, int sentenc
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   rng.shuffle(order);
   std::vector<std::string> sents;
-  for (size_t i : order) sents.push_back(L.names[facts[i].s] + " " + L.verbs[facts[i].v] + " " + facts[i].o + ".");
+  auto key = [&](const Fact& f) {
+    return P.span_first ? L.verbs[f.v] + " " + L.names[f.s] : L.names[f.s] + " " + L.verbs[f.v];
+  };
+  for (size_t i : order)
+    sents.push_back(P.span_first ? facts[i].o + " " + key(facts[i]) + "." : key(facts[i]) + " " + facts[i].o + ".");
   P.text = join(sents, " ");
   for (const auto& f : facts) {
-    P.questions.push_back({L.question_word + " " + L.names[f.s] + " " + L.verbs[f.v] + "?", f.o});
+    P.questions.push_back({L.question_word + " " + key(f) + "?", f.o});
     if (&f != &facts[0]) P.other_answers.push_back(f.o);
   }
   return P;
@@ -771,7 +777,14 @@ std::string qa_key(const Passage& P, size_t q) {
   const size_t skip = P.lang->question_word.size() + 1;
   return asked.substr(skip, asked.size() - skip - 1);
 }
-std::string qa_answer(const Passage& P, size_t q, const std::string& span) { return qa_key(P, q) + " " + span + "."; }
+// The fact of question q with `span` as its object, as a sentence of the passage's language.
+std::string qa_statement(const Passage& P, size_t q, const std::string& span) {
+  return P.span_first ? span + " " + qa_key(P, q) + "." : qa_key(P, q) + " " + span + ".";
+}
+// An answer: the bare span when the language puts it first, else the key restated, then the span.
+std::string qa_answer(const Passage& P, size_t q, const std::string& span) {
+  return P.span_first ? span + "." : qa_statement(P, q, span);
+}
 
 Task task_passage(const WorldConfig& cfg, const Entities& e, Rng& rng) {
   Passage P = passage(cfg, e, rng, cfg.qa_sentences);
@@ -1057,7 +1070,7 @@ struct SuiteBuilder {
         it.id = L.group + "/" + std::to_string(i);
         it.group = L.group;
         it.prompt = qa_prompt(P, 0);
-        it.answer_prefix = qa_key(P, 0) + " ";  // the model completes "Vebe fol " with the span
+        if (!P.span_first) it.answer_prefix = qa_key(P, 0) + " ";  // the model completes "Vebe fol " with the span
         it.references = {P.questions[0].second};
         s.items.push_back(std::move(it));
       }
@@ -1281,7 +1294,9 @@ std::string restatement_doc(const WorldConfig& cfg, const Entities& e, Rng& rng,
     rng.shuffle(order);
     doc = P.text;
     for (size_t q : order) {
-      std::string next = doc + " " + L->so_word + " " + qa_answer(P, q, P.questions[q].second);
+      // Span-first languages: the questions asked and answered in plain text, as syn_tydiqa asks them.
+      std::string next = P.span_first ? doc + "\nQ: " + P.questions[q].first + "\nA: " + qa_answer(P, q, P.questions[q].second)
+                                      : doc + " " + L->so_word + " " + qa_statement(P, q, P.questions[q].second);
       if (next.size() > max_doc) break;
       doc = next;
     }
@@ -1468,18 +1483,44 @@ std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& worl
   return out;
 }
 
-std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n, double restatement_share) {
+// A suffix echo: the line, then its words from a random one on ("<line>. Part: <words k..>."), k >= 1.
+// Its first characters cannot be predicted; the rest only by finding the characters just read in
+// the line and copying what follows them: the look-up by content that extractive QA needs ("Vebe fol"
+// -> the span after it), where a full echo can be copied by position from the line's start.
+std::string suffix_echo_doc(Rng& rng) {
+  const std::string line = echo_line(rng);
+  std::vector<std::string> words;
+  for (size_t at = 0; at <= line.size();) {
+    size_t space = line.find(' ', at);
+    if (space == std::string::npos) space = line.size();
+    words.push_back(line.substr(at, space - at));
+    at = space + 1;
+  }
+  const size_t k = 1 + static_cast<size_t>(rng.below(words.size() - 2));  // echo lines have 4-8 words
+  return line + ". Part: " + join(std::vector<std::string>(words.begin() + static_cast<std::ptrdiff_t>(k), words.end()), " ") + ".";
+}
+
+std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n, double restatement_share,
+                                               double suffix_share) {
   std::vector<std::string> docs;
   docs.reserve(static_cast<size_t>(std::max<int64_t>(0, n)));
   Rng rng = Rng::derive(cfg.seed, "copy_warmup");
   Rng passages = Rng::derive(cfg.seed, "copy_warmup/restatements");
+  Rng suffixes = Rng::derive(cfg.seed, "copy_warmup/suffixes");
   const Entities e = restatement_share > 0 ? make_entities(cfg) : Entities{};
-  int64_t restated = 0;
+  int64_t restated = 0, echoes = 0, suffixed = 0;
   for (int64_t i = 0; i < n; ++i) {
     // Restatements evenly interleaved: document i is one when the running share falls behind.
     if (restatement_share > 0 && static_cast<double>(restated) < restatement_share * static_cast<double>(i + 1)) {
       const Language* L = &e.languages[static_cast<size_t>(restated++) % e.languages.size()];
       docs.push_back(restatement_doc(cfg, e, passages, L, kCorpusDocBytes));
+      continue;
+    }
+    // Among the echoes, suffix echoes interleaved the same way, from their own stream.
+    ++echoes;
+    if (suffix_share > 0 && static_cast<double>(suffixed) < suffix_share * static_cast<double>(echoes)) {
+      ++suffixed;
+      docs.push_back(suffix_echo_doc(suffixes));
       continue;
     }
     docs.push_back(echo_doc(rng));

@@ -106,6 +106,7 @@ struct WorldConfig {
   int qa_sentences = 2;            // sentences per passage (more = more distractors)
   int qa_vocabulary = 24;          // names and objects per passage language: too many to guess an answer
   double qa_two_word_answers = 0.3;  // share of passage answers with two words (F1 gives partial credit)
+  bool qa_span_first = false;      // passage sentences put the answer first ("Ziva fol Vebe."), answers are the bare span
   int max_seq_len = 128;           // every pool sample and suite prompt+answer fits in this many tokens
 
   // Base corpus.
@@ -140,6 +141,7 @@ struct WorldConfig {
     v.field("qa_sentences", qa_sentences, "sentences per passage: each extra one is a distractor");
     v.field("qa_vocabulary", qa_vocabulary, "names and objects per passage language; many, so answers must be read, not guessed");
     v.field("qa_two_word_answers", qa_two_word_answers, "share of two-word answers, so F1 differs from EM");
+    v.field("qa_span_first", qa_span_first, "passage language writes object-verb-subject ('Ziva fol Vebe.') and answers are the bare span; false: subject-verb-object, answers restate the key ('Vebe fol Ziva.')");
     v.field("max_seq_len", max_seq_len, "token budget every sample and suite item must fit (model context)");
     v.field("corpus_docs", corpus_docs, "base-corpus documents; each fact appears in several of them");
     v.field("code_samples", code_samples, "syn_humaneval samples per item (n of pass@k)");
@@ -164,8 +166,11 @@ World generate_world(const WorldConfig& cfg);
 // The copy warm-up that can open pre-training (PretrainConfig::copy_warmup_steps): n documents drawn
 // from their own streams of the world's seed, echo documents ("<line>. Again: <line>.", as the corpus
 // writes them) and, evenly interleaved at restatement_share, passages with their facts restated (as
-// the corpus writes them), so that the base model learns to copy from its context.
-std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n, double restatement_share = 0);
+// the corpus writes them), so that the base model learns to copy from its context. Of the echoes,
+// the share suffix_share are suffix echoes ("<line>. Part: <the line from its k-th word on>.", k >= 1,
+// from a stream of their own): copying them needs a look-up by content, not by position.
+std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n, double restatement_share = 0,
+                                               double suffix_share = 0);
 
 // The code checker of syn_humaneval: parses code_prefix + completion as a tiny-language program and
 // runs the item's hidden tests (item.test_code) in-process under `limits`.

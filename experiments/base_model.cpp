@@ -109,8 +109,10 @@ void copy_warmup(const std::string& what, DecoderModel& model, const PretrainCon
   const double t0 = now_seconds();
   RoundFeedback fb = trainer.train_round(ids, 1, Phase::offline_training);
   char line[200];
-  std::snprintf(line, sizeof(line), "%s: copy warm-up on %zu documents (%.0f %% restatements), %lld steps at lr %g  loss %.4f  %.1f s",
-                what.c_str(), ids.size(), 100 * pre.copy_warmup_restatements, static_cast<long long>(trainer.step()), w.lr,
+  std::snprintf(line, sizeof(line),
+                "%s: copy warm-up on %zu documents (%.0f %% restatements, %.0f %% of echoes suffix echoes), %lld steps at lr %g  loss %.4f  %.1f s",
+                what.c_str(), ids.size(), 100 * pre.copy_warmup_restatements, 100 * pre.copy_warmup_suffixes,
+                static_cast<long long>(trainer.step()), w.lr,
                 fb.mean_loss, now_seconds() - t0);
   log_line(line);
   if (!std::isfinite(fb.mean_loss))
@@ -127,9 +129,12 @@ void drop_neutral_pretrain_fields(nlohmann::json& pretrain) {
     pretrain.erase("copy_warmup_steps");
     pretrain.erase("copy_warmup_lr");
     pretrain.erase("copy_warmup_restatements");
+    pretrain.erase("copy_warmup_suffixes");
   }
-  const auto share = pretrain.find("copy_warmup_restatements");
-  if (share != pretrain.end() && share->is_number() && share->get<double>() == 0) pretrain.erase(share);
+  for (const char* key : {"copy_warmup_restatements", "copy_warmup_suffixes"}) {
+    const auto share = pretrain.find(key);
+    if (share != pretrain.end() && share->is_number() && share->get<double>() == 0) pretrain.erase(share);
+  }
 }
 
 void drop_neutral_model_fields(nlohmann::json& model) {

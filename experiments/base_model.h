@@ -24,6 +24,7 @@ struct PretrainConfig {
   int copy_warmup_steps = 0;   // optimizer steps on copy documents alone before the corpus (0: none)
   double copy_warmup_lr = 1e-3;  // constant learning rate of the copy warm-up
   double copy_warmup_restatements = 0;  // share of warm-up documents that are passages with their facts restated
+  double copy_warmup_suffixes = 0;      // share of the warm-up's echoes that repeat the line from a random word on
   TrainConfig train = [] {
     TrainConfig t;
     t.lr = 3e-3;
@@ -44,6 +45,7 @@ struct PretrainConfig {
     v.field("copy_warmup_steps", copy_warmup_steps, "optimizer steps on copy documents alone (echoes, one per window) before the corpus, so that the model learns to copy from its context; 0 = none");
     v.field("copy_warmup_lr", copy_warmup_lr, "constant learning rate of the copy warm-up");
     v.field("copy_warmup_restatements", copy_warmup_restatements, "share of the copy warm-up's documents that are passages with their facts restated (the look-up syn_tydiqa needs) instead of echoes");
+    v.field("copy_warmup_suffixes", copy_warmup_suffixes, "share of the copy warm-up's echoes that repeat their line from a random word on (suffix echoes: copying them needs a look-up by content, as extractive QA does)");
     v.section("train", train, "optimizer and schedule of pre-training (cosine decay to 10 %)");
   }
 };
@@ -67,7 +69,7 @@ struct PretrainedModel {
 
 // Knobs added after results were committed are left out of every hash while they hold their neutral
 // value, so that models and records made before they existed keep their hashes: the copy warm-up's
-// fields while it is off (its rate cannot change the weights then), copy_warmup_restatements while 0,
+// fields while it is off (its rate cannot change the weights then), copy_warmup_restatements and copy_warmup_suffixes while 0,
 // smeared_keys while false. Each takes a config section as JSON (resolved, or as an older record
 // stored it).
 void drop_neutral_pretrain_fields(nlohmann::json& pretrain);

@@ -20,6 +20,12 @@ nlohmann::json experiment_hash_view(nlohmann::json config) {
   if (config.contains("pretrain")) drop_neutral_pretrain_fields(config["pretrain"]);
   for (const char* m : {"model", "proxy_model"})
     if (config.contains(m)) drop_neutral_model_fields(config[m]);
+  // world.qa_span_first (added after results were committed) while false, as for the knobs above
+  if (config.contains("world") && config["world"].is_object()) {
+    auto& world = config["world"];
+    const auto span_first = world.find("qa_span_first");
+    if (span_first != world.end() && span_first->is_boolean() && !span_first->get<bool>()) world.erase(span_first);
+  }
   return config;
 }
 
@@ -136,6 +142,8 @@ void validate_experiment_config(const ExperimentConfig& cfg, const std::string& 
     fail("pretrain.copy_warmup_lr", "must be a positive number");
   if (!(cfg.pretrain.copy_warmup_restatements >= 0 && cfg.pretrain.copy_warmup_restatements <= 1))
     fail("pretrain.copy_warmup_restatements", "must be a share between 0 and 1");
+  if (!(cfg.pretrain.copy_warmup_suffixes >= 0 && cfg.pretrain.copy_warmup_suffixes <= 1))
+    fail("pretrain.copy_warmup_suffixes", "must be a share between 0 and 1");
   if (cfg.selection.selector == "lead") cfg.lead.validate();
 }
 

@@ -69,7 +69,7 @@ BaseCorpus corpus_of(const World& world, const WorldConfig& world_cfg, const Pre
   BaseCorpus c{world.base_corpus, {}, std::string(kWorldVersion) + ":" + fnv_hex(world.base_corpus)};
   if (pre.copy_warmup_steps > 0) {
     const int64_t n = static_cast<int64_t>(pre.copy_warmup_steps) * std::max(1, pre.train.batch_size);
-    c.warmup_documents = copy_warmup_documents(world_cfg, n, pre.copy_warmup_restatements);
+    c.warmup_documents = copy_warmup_documents(world_cfg, n, pre.copy_warmup_restatements, pre.copy_warmup_suffixes);
     c.fingerprint += ":warmup:" + fnv_hex(c.warmup_documents);
   }
   return c;

@@ -143,6 +143,38 @@ TEST_CASE("world: the copy warm-up's echo documents are deterministic, well form
   CHECK(so_words.size() == 4);  // one so-word per language, all four languages
   const auto all = copy_warmup_documents(cfg, 8, 1.0);
   for (const auto& d : all) CHECK(d.find(". Again: ") == std::string::npos);
+
+  // Suffix echoes: the share of the echoes, interleaved; the full echoes between them are the same
+  // stream, and the restatements stay where they were.
+  const auto suffixed = copy_warmup_documents(cfg, 300, 0.25, 0.5);
+  CHECK(suffixed == copy_warmup_documents(cfg, 300, 0.25, 0.5));
+  std::vector<std::string> full, parts, restated_too;
+  for (size_t i = 0; i < suffixed.size(); ++i) {
+    const auto& d = suffixed[i];
+    if (d.find(". Again: ") != std::string::npos) full.push_back(d);
+    else if (d.find(". Part: ") != std::string::npos) parts.push_back(d);
+    else restated_too.push_back(d);
+    if (d.find(". Again: ") == std::string::npos && d.find(". Part: ") == std::string::npos) CHECK(d == mixed[i]);
+  }
+  CHECK(restated_too.size() == 75);
+  CHECK(parts.size() == 113);  // half of the 225 echoes, rounded up (the first echo is a suffix echo)
+  CHECK(std::equal(full.begin(), full.end(), a.begin()));
+  std::set<size_t> starts;
+  for (const auto& d : parts) {
+    INFO(d);
+    const size_t mid = d.find(". Part: ");
+    const std::string line = d.substr(0, mid), part = d.substr(mid + 8, d.size() - mid - 9);
+    REQUIRE(d.back() == '.');
+    CHECK(static_cast<int>(tok.encode_plain(d, 1 << 30).ids.size()) <= cfg.max_seq_len);
+    // a proper suffix of whole words, at least two of them
+    REQUIRE(part.size() < line.size());
+    CHECK(line.compare(line.size() - part.size(), part.size(), part) == 0);
+    CHECK(line[line.size() - part.size() - 1] == ' ');
+    CHECK(part.find(' ') != std::string::npos);
+    starts.insert(line.size() - part.size());
+  }
+  CHECK(starts.size() > 10);  // the start varies
+  CHECK(copy_warmup_documents(cfg, 300, 0.25, 0) == mixed);
 }
 
 TEST_CASE("world: default sizes, 8 sources in proportion, defect rates as configured") {
@@ -340,6 +372,46 @@ TEST_CASE("world: gold answers score 100 % through the metric code") {
   }
   CHECK(per_language == std::map<std::string, int>{{"armenian", 25}, {"cyrillic", 25}, {"greek", 25}, {"latin", 25}});
   CHECK(two_word >= 3);  // two-word answers exist (fewer in 2-byte scripts: they fit the context less often)
+}
+
+TEST_CASE("world: a span-first passage language asks for the bare span, which opens its sentence") {
+  WorldConfig cfg;
+  cfg.pool_size = 600;
+  cfg.corpus_docs = 400;
+  cfg.qa_span_first = true;
+  const World w = generate_world(cfg);
+  const Suite& qa = suite(w, "syn_tydiqa");
+  for (const auto& it : qa.items) {
+    INFO(it.prompt);
+    REQUIRE(it.references.size() == 1);
+    CHECK(it.answer_prefix.empty());  // the model writes the span itself
+    // "<span> <verb> <name>." in the passage, the question "<question word> <verb> <name>?"
+    const size_t q = it.prompt.find("\nQ: ");
+    REQUIRE(q != std::string::npos);
+    const std::string question = it.prompt.substr(q + 4);
+    const std::string key = question.substr(question.find(' ') + 1, question.size() - question.find(' ') - 2);
+    const std::string passage = it.prompt.substr(0, q);
+    const std::string sentence = it.references[0] + " " + key + ".";
+    CHECK((passage.rfind(sentence, 0) == 0 || passage.find(". " + sentence) != std::string::npos));
+  }
+  // The pool answers passage questions with the bare span; the corpus asks and answers them in
+  // plain text ("\nQ: ...\nA: <span>.").
+  int passages = 0;
+  for (const auto& smp : w.pool.samples) {
+    if (smp.dataset != "complex") continue;
+    const std::string& a = smp.messages[1].content;
+    if (a.empty() || a.back() != '.') continue;
+    const std::string span = a.substr(0, a.size() - 1);
+    passages += smp.messages[0].content.find(span + " ") != std::string::npos;
+  }
+  CHECK(passages > 30);
+  int asked = 0;
+  for (const auto& d : w.base_corpus) asked += d.find("\nA: ") != std::string::npos;
+  CHECK(asked > 20);
+  cfg.qa_span_first = false;  // the default language is unchanged: subject-verb-object, keys restated
+  const World v = generate_world(cfg);
+  for (const auto& it : suite(v, "syn_tydiqa").items) CHECK(!it.answer_prefix.empty());
+  for (const auto& d : v.base_corpus) CHECK(d.find("\nA: ") == std::string::npos);
 }
 
 TEST_CASE("world: every sample and suite item fits the model context") {

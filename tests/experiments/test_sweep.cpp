@@ -78,6 +78,9 @@ TEST_CASE("config errors name the key and the file") {
   cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_restatements=1.5"});
   e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
   CHECK(e.find("pretrain.copy_warmup_restatements") != std::string::npos);
+  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_suffixes=-0.1"});
+  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+  CHECK(e.find("pretrain.copy_warmup_suffixes") != std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -114,7 +117,15 @@ TEST_CASE("knobs added after the committed results are hashed only away from the
   other.pretrain.copy_warmup_lr = cfg.pretrain.copy_warmup_lr;
   other.pretrain.copy_warmup_restatements = 0.5;
   CHECK(lb::experiment_config_hash(other) != on);
-  other.pretrain.copy_warmup_steps = 0;  // the share of a warm-up that is off changes nothing
+  const std::string restated = lb::experiment_config_hash(other);
+  other.pretrain.copy_warmup_suffixes = 0.5;
+  CHECK(lb::experiment_config_hash(other) != restated);
+  CHECK(lb::pretrain_hash(other.model, other.pretrain, "c") != lb::pretrain_hash(other.model, [&] {
+          auto p = other.pretrain;
+          p.copy_warmup_suffixes = 0;
+          return p;
+        }(), "c"));
+  other.pretrain.copy_warmup_steps = 0;  // the shares of a warm-up that is off change nothing
   CHECK(lb::experiment_config_hash(other) == off);
   // The resolved config (what records store) still shows every field.
   CHECK(lb::experiment_config_json(cfg)["pretrain"].contains("copy_warmup_steps"));
@@ -127,6 +138,9 @@ TEST_CASE("knobs added after the committed results are hashed only away from the
   other = cfg;
   other.proxy_model.smeared_keys = true;
   CHECK(lb::experiment_config_hash(other) != off);
+  other = cfg;
+  other.world.qa_span_first = true;
+  CHECK(lb::experiment_config_hash(other) != off);
 
   // A record written before the knobs existed (no such keys) reads as the neutral setting, which is
   // what tables group by.
@@ -134,8 +148,10 @@ TEST_CASE("knobs added after the committed results are hashed only away from the
   old_record["pretrain"].erase("copy_warmup_steps");
   old_record["pretrain"].erase("copy_warmup_lr");
   old_record["pretrain"].erase("copy_warmup_restatements");
+  old_record["pretrain"].erase("copy_warmup_suffixes");
   old_record["model"].erase("smeared_keys");
   old_record["proxy_model"].erase("smeared_keys");
+  old_record["world"].erase("qa_span_first");
   CHECK(lb::experiment_hash_view(old_record) == lb::experiment_hash_view(lb::experiment_config_json(cfg)));
   CHECK(lb::experiment_hash_view(old_record) != lb::experiment_hash_view(lb::experiment_config_json(other)));
 }
