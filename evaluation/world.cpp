@@ -1049,7 +1049,7 @@ struct SuiteBuilder {
   Suite qa() {
     Suite s;
     s.name = "syn_tydiqa";
-    s.version = std::string(kWorldVersion) + "/goldp-key";
+    s.version = std::string(kWorldVersion) + (cfg.qa_span_first ? "/goldp-span" : "/goldp-key");
     s.kind = SuiteKind::extractive_qa;
     Rng rng = Rng::derive(cfg.seed, "suite/syn_tydiqa");
     const int nl = static_cast<int>(e.languages.size());

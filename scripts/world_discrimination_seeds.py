@@ -30,10 +30,9 @@ for label, folder in runs:
         sys.exit(f"{path}: not a summary written by scripts/world_discrimination.sh (missing {e}); run it again")
 lines = ["# The discrimination check over several pre-training seeds", "",
          f"`scripts/world_discrimination_seeds.py {' '.join(sys.argv[1:])}`", "",
-         "Each column is one `scripts/world_discrimination.sh` run (its folder's `summary.md` has the scores",
-         "and its stamp); a seed other than the default was run as",
-         "`OUT=DIR scripts/world_discrimination.sh experiments/configs/demo.json pretrain.init_seed=N`, which",
-         "pre-trains its own base model on the same corpus. Cells: full pool minus base, in points, against",
+         "Each column is one `scripts/world_discrimination.sh` run; its folder's `summary.md` has the exact",
+         "command (a seed other than the default adds `pretrain.init_seed=N`, which pre-trains its own base",
+         "model on the same corpus), the scores and the stamp. Cells: full pool minus base, in points, against",
          "the 95 % half-width of that difference; **yes** when the difference exceeds it.", "",
          "| suite | " + " | ".join(f"seed {label}" for label, _ in runs) + " |",
          "| --- | " + " | ".join("---" for _ in runs) + " |"]

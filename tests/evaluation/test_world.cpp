@@ -381,6 +381,7 @@ TEST_CASE("world: a span-first passage language asks for the bare span, which op
   cfg.qa_span_first = true;
   const World w = generate_world(cfg);
   const Suite& qa = suite(w, "syn_tydiqa");
+  CHECK(qa.version != suite(default_world(), "syn_tydiqa").version);  // another suite, another version
   for (const auto& it : qa.items) {
     INFO(it.prompt);
     REQUIRE(it.references.size() == 1);
