@@ -770,8 +770,9 @@ Passage passage(const WorldConfig& cfg, const Entities& e, Rng& rng, int sentenc
 
 std::string qa_prompt(const Passage& P, size_t q) { return P.text + "\nQ: " + P.questions[q].first; }
 
-// The key of question q restated ("Vebe fol"): answers are sentences "Vebe fol Ziva.", and
-// syn_tydiqa opens the assistant turn with the key so that the model only writes the span.
+// The key of question q ("Vebe fol"; span-first: "fol Vebe"). By default answers restate it
+// ("Vebe fol Ziva.") and syn_tydiqa opens the assistant turn with it, so that the model only writes
+// the span; span-first answers are the bare span ("Ziva.") and the turn opens empty.
 std::string qa_key(const Passage& P, size_t q) {
   const std::string& asked = P.questions[q].first;  // "<question word> <name> <verb>?"
   const size_t skip = P.lang->question_word.size() + 1;
