@@ -1256,7 +1256,7 @@ std::string code_doc(Rng& rng) {
 // predict its repetition ("<line>. Again: <line>."), the in-context copying that reading numbers and
 // spans needs. At the default pre-training it is not learnt: `leadbench probe` measures it
 // (results/world-discrimination/copy-probe/).
-std::string echo_line(Rng& rng) {
+std::vector<std::string> echo_words(Rng& rng) {
   static const std::vector<std::string> syl = {"ka", "mo", "ti", "ru", "ze", "pa", "lo", "ni", "vu", "se",
                                                "do", "gi", "fe", "bu", "ha", "ja"};
   std::vector<std::string> parts;
@@ -1270,8 +1270,9 @@ std::string echo_line(Rng& rng) {
       parts.push_back(w);
     }
   }
-  return join(parts, " ");
+  return parts;
 }
+std::string echo_line(Rng& rng) { return join(echo_words(rng), " "); }
 
 // An echo document as the corpus and the copy warm-up write it: "<line>. Again: <line>.".
 std::string echo_doc(Rng& rng) {
@@ -1489,16 +1490,10 @@ std::vector<CopySpan> copy_probe_spans(const WorldConfig& cfg, const World& worl
 // the line and copying what follows them: the look-up by content that extractive QA needs ("Vebe fol"
 // -> the span after it), where a full echo can be copied by position from the line's start.
 std::string suffix_echo_doc(Rng& rng) {
-  const std::string line = echo_line(rng);
-  std::vector<std::string> words;
-  for (size_t at = 0; at <= line.size();) {
-    size_t space = line.find(' ', at);
-    if (space == std::string::npos) space = line.size();
-    words.push_back(line.substr(at, space - at));
-    at = space + 1;
-  }
+  const std::vector<std::string> words = echo_words(rng);
   const size_t k = 1 + static_cast<size_t>(rng.below(words.size() - 2));  // echo lines have 4-8 words
-  return line + ". Part: " + join(std::vector<std::string>(words.begin() + static_cast<std::ptrdiff_t>(k), words.end()), " ") + ".";
+  return join(words, " ") + ". Part: " +
+         join(std::vector<std::string>(words.begin() + static_cast<std::ptrdiff_t>(k), words.end()), " ") + ".";
 }
 
 std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n, double restatement_share,
@@ -1509,17 +1504,19 @@ std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n
   Rng passages = Rng::derive(cfg.seed, "copy_warmup/restatements");
   Rng suffixes = Rng::derive(cfg.seed, "copy_warmup/suffixes");
   const Entities e = restatement_share > 0 ? make_entities(cfg) : Entities{};
+  // Evenly interleaved: the next document is of a kind when its running share falls behind.
+  auto due = [](int64_t taken, double share, int64_t seen) {
+    return share > 0 && static_cast<double>(taken) < share * static_cast<double>(seen);
+  };
   int64_t restated = 0, echoes = 0, suffixed = 0;
   for (int64_t i = 0; i < n; ++i) {
-    // Restatements evenly interleaved: document i is one when the running share falls behind.
-    if (restatement_share > 0 && static_cast<double>(restated) < restatement_share * static_cast<double>(i + 1)) {
+    if (due(restated, restatement_share, i + 1)) {
       const Language* L = &e.languages[static_cast<size_t>(restated++) % e.languages.size()];
       docs.push_back(restatement_doc(cfg, e, passages, L, kCorpusDocBytes));
       continue;
     }
     // Among the echoes, suffix echoes interleaved the same way, from their own stream.
-    ++echoes;
-    if (suffix_share > 0 && static_cast<double>(suffixed) < suffix_share * static_cast<double>(echoes)) {
+    if (due(suffixed, suffix_share, ++echoes)) {
       ++suffixed;
       docs.push_back(suffix_echo_doc(suffixes));
       continue;

@@ -108,7 +108,7 @@ void copy_warmup(const std::string& what, DecoderModel& model, const PretrainCon
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<SampleId>(i);
   const double t0 = now_seconds();
   RoundFeedback fb = trainer.train_round(ids, 1, Phase::offline_training);
-  char line[200];
+  char line[256];
   std::snprintf(line, sizeof(line),
                 "%s: copy warm-up on %zu documents (%.0f %% restatements, %.0f %% of echoes suffix echoes), %lld steps at lr %g  loss %.4f  %.1f s",
                 what.c_str(), ids.size(), 100 * pre.copy_warmup_restatements, 100 * pre.copy_warmup_suffixes,
@@ -122,25 +122,29 @@ void copy_warmup(const std::string& what, DecoderModel& model, const PretrainCon
 
 }  // namespace
 
+namespace {
+// Erases section[key] when it holds `neutral` (a number compares by value, so 0 and 0.0 match).
+void erase_if_neutral(nlohmann::json& section, const char* key, const nlohmann::json& neutral) {
+  const auto it = section.find(key);
+  if (it != section.end() && *it == neutral) section.erase(it);
+}
+}  // namespace
+
 void drop_neutral_pretrain_fields(nlohmann::json& pretrain) {
   if (!pretrain.is_object()) return;
-  const auto steps = pretrain.find("copy_warmup_steps");
-  if (steps == pretrain.end() || (steps->is_number() && steps->get<double>() == 0)) {
-    pretrain.erase("copy_warmup_steps");
-    pretrain.erase("copy_warmup_lr");
-    pretrain.erase("copy_warmup_restatements");
-    pretrain.erase("copy_warmup_suffixes");
-  }
-  for (const char* key : {"copy_warmup_restatements", "copy_warmup_suffixes"}) {
-    const auto share = pretrain.find(key);
-    if (share != pretrain.end() && share->is_number() && share->get<double>() == 0) pretrain.erase(share);
-  }
+  if (!pretrain.contains("copy_warmup_steps")) pretrain["copy_warmup_steps"] = 0;  // a record from before the warm-up
+  if (pretrain["copy_warmup_steps"] == 0)  // a warm-up that is off: none of its settings counts
+    for (const char* key : {"copy_warmup_lr", "copy_warmup_restatements", "copy_warmup_suffixes"}) pretrain.erase(key);
+  for (const char* key : {"copy_warmup_steps", "copy_warmup_restatements", "copy_warmup_suffixes"})
+    erase_if_neutral(pretrain, key, 0);
 }
 
 void drop_neutral_model_fields(nlohmann::json& model) {
-  if (!model.is_object()) return;
-  const auto smeared = model.find("smeared_keys");
-  if (smeared != model.end() && smeared->is_boolean() && !smeared->get<bool>()) model.erase("smeared_keys");
+  if (model.is_object()) erase_if_neutral(model, "smeared_keys", false);
+}
+
+void drop_neutral_world_fields(nlohmann::json& world) {
+  if (world.is_object()) erase_if_neutral(world, "qa_span_first", false);
 }
 
 std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint) {

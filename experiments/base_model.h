@@ -70,11 +70,11 @@ struct PretrainedModel {
 // Knobs added after results were committed are left out of every hash while they hold their neutral
 // value, so that models and records made before they existed keep their hashes: the copy warm-up's
 // fields while it is off (its rate cannot change the weights then), copy_warmup_restatements and
-// copy_warmup_suffixes while 0, smeared_keys while false (world.qa_span_first while false is left out
-// by experiment_hash_view). Each takes a config section as JSON (resolved, or as an older record
-// stored it).
+// copy_warmup_suffixes while 0, smeared_keys while false, world.qa_span_first while false. Each takes
+// a config section as JSON (resolved, or as an older record stored it).
 void drop_neutral_pretrain_fields(nlohmann::json& pretrain);
 void drop_neutral_model_fields(nlohmann::json& model);
+void drop_neutral_world_fields(nlohmann::json& world);
 
 // The cache key: a hash of the model config, pretrain config and corpus fingerprint.
 std::string pretrain_hash(const ModelConfig& model, const PretrainConfig& pre, const std::string& corpus_fingerprint);

@@ -20,12 +20,7 @@ nlohmann::json experiment_hash_view(nlohmann::json config) {
   if (config.contains("pretrain")) drop_neutral_pretrain_fields(config["pretrain"]);
   for (const char* m : {"model", "proxy_model"})
     if (config.contains(m)) drop_neutral_model_fields(config[m]);
-  // world.qa_span_first (added after results were committed) while false, as for the knobs above
-  if (config.contains("world") && config["world"].is_object()) {
-    auto& world = config["world"];
-    const auto span_first = world.find("qa_span_first");
-    if (span_first != world.end() && span_first->is_boolean() && !span_first->get<bool>()) world.erase(span_first);
-  }
+  if (config.contains("world")) drop_neutral_world_fields(config["world"]);
   return config;
 }
 

@@ -98,8 +98,7 @@ struct ExperimentConfig {
 };
 
 // The resolved config as JSON and its hash; `runtime` is left out of the hash (it does not change
-// what is measured), and so are knobs at their neutral value (drop_neutral_*_fields, world.qa_span_first
-// while false).
+// what is measured), and so are knobs at their neutral value (drop_neutral_*_fields).
 nlohmann::json experiment_config_json(const ExperimentConfig& cfg);
 std::string experiment_config_hash(const ExperimentConfig& cfg);
 // A config as JSON (resolved, or as a record stored it) reduced to what its hash covers.

@@ -66,21 +66,19 @@ TEST_CASE("config errors name the key and the file") {
   CHECK(e.find("selection.selector") != std::string::npos);
   CHECK(e.find("magic") != std::string::npos);
 
-  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=-5"});
-  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
-  CHECK(e.find("pretrain.copy_warmup_steps") != std::string::npos);
-  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_lr=0"});
-  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
-  CHECK(e.find("pretrain.copy_warmup_lr") != std::string::npos);
-  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.epochs=0"});
-  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
-  CHECK(e.find("pretrain.epochs") != std::string::npos);
-  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_restatements=1.5"});
-  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
-  CHECK(e.find("pretrain.copy_warmup_restatements") != std::string::npos);
-  cfg = lb::load_experiment_config("", {"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_suffixes=-0.1"});
-  e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
-  CHECK(e.find("pretrain.copy_warmup_suffixes") != std::string::npos);
+  // Impossible copy warm-up settings: each error names the key to fix.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad_warmups = {
+      {{"pretrain.copy_warmup_steps=-5"}, "pretrain.copy_warmup_steps"},
+      {{"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_lr=0"}, "pretrain.copy_warmup_lr"},
+      {{"pretrain.copy_warmup_steps=5", "pretrain.epochs=0"}, "pretrain.epochs"},
+      {{"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_restatements=1.5"}, "pretrain.copy_warmup_restatements"},
+      {{"pretrain.copy_warmup_steps=5", "pretrain.copy_warmup_suffixes=-0.1"}, "pretrain.copy_warmup_suffixes"}};
+  for (const auto& [overrides, key] : bad_warmups) {
+    INFO(key);
+    cfg = lb::load_experiment_config("", overrides);
+    e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+    CHECK(e.find(key) != std::string::npos);
+  }
   fs::remove_all(dir);
 }
 
