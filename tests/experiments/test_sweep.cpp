@@ -154,20 +154,25 @@ TEST_CASE("knobs added after the committed results are hashed only away from the
   CHECK(lb::experiment_hash_view(old_record) != lb::experiment_hash_view(lb::experiment_config_json(other)));
 }
 
-TEST_CASE("every run of the committed demo sweep has its record, with the config's hash") {
+TEST_CASE("every run of each committed sweep has its record, with the config's hash") {
+  // Guards the configs against drifting from their committed results: a default changed in demo.json
+  // must be pinned (or the sweep re-run) in every config that extends it.
   const fs::path root = LEADBENCH_SOURCE_DIR;
-  const fs::path config = root / "experiments" / "configs" / "demo.json";
-  if (!fs::exists(root / "results" / "demo")) {
-    WARN("skipped: no committed results/demo next to " << config.string());
-    return;
-  }
-  lb::SweepPlan plan = lb::plan_sweep(config.string(), {}, (root / "results" / "demo").string());
-  REQUIRE(!plan.runs.empty());
-  for (const auto& run : plan.runs) {
-    std::string why;
-    INFO(run.label << ": " << run.record_path);
-    CHECK(lb::run_is_done(run, &why));
-    INFO(why);
+  for (const char* name : {"demo", "paper_main", "ablations", "budgets", "scaling"}) {
+    const fs::path config = root / "experiments" / "configs" / (std::string(name) + ".json");
+    const fs::path out = root / "results" / name;
+    if (!fs::exists(out)) {
+      WARN("skipped: no committed " << out.string() << " for " << config.string());
+      continue;
+    }
+    lb::SweepPlan plan = lb::plan_sweep(config.string(), {}, out.string());
+    REQUIRE(!plan.runs.empty());
+    for (const auto& run : plan.runs) {
+      std::string why;
+      INFO(name << ": " << run.label << ": " << run.record_path);
+      CHECK(lb::run_is_done(run, &why));
+      INFO(why);
+    }
   }
 }
 
