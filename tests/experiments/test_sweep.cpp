@@ -176,6 +176,22 @@ TEST_CASE("every run of each committed sweep has its record, with the config's h
   }
 }
 
+TEST_CASE("in every shipped sweep LEAD can match the static selectors' training compute") {
+  // match_compute re-trains selected samples until LEAD's sample passes equal budget x train.epochs;
+  // a sample is trained at most lead.max_uses times, so max_uses < epochs leaves LEAD with less
+  // compute than every static selector (the selector logs a fallback and stops early).
+  const fs::path configs = fs::path(LEADBENCH_SOURCE_DIR) / "experiments" / "configs";
+  for (const char* name : {"demo", "quick", "paper_main", "ablations", "budgets", "scaling"}) {
+    lb::SweepPlan plan = lb::plan_sweep((configs / (std::string(name) + ".json")).string(), {}, "unused-out-dir");
+    REQUIRE(!plan.runs.empty());
+    for (const auto& run : plan.runs) {
+      if (run.config.selection.selector != "lead" || !run.config.lead.match_compute) continue;
+      INFO(name << ": " << run.label);
+      CHECK(run.config.lead.max_uses >= run.config.train.epochs);
+    }
+  }
+}
+
 TEST_CASE("sweep expands grid x variants with seeds slowest") {
   fs::path dir = fresh_dir("expand");
   write(dir / "sweep.json", R"({
