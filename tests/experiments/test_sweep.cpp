@@ -169,9 +169,9 @@ TEST_CASE("every run of each committed sweep has its record, with the config's h
     REQUIRE(!plan.runs.empty());
     for (const auto& run : plan.runs) {
       std::string why;
-      INFO(name << ": " << run.label << ": " << run.record_path);
-      CHECK(lb::run_is_done(run, &why));
-      INFO(why);
+      const bool done = lb::run_is_done(run, &why);
+      INFO(name << ": " << run.label << ": " << run.record_path << ": " << why);
+      CHECK(done);
     }
   }
 }
