@@ -31,7 +31,9 @@ TEST_CASE("engine losses equal a one-at-a-time reference, in the caller's order"
     CHECK(std::abs(losses[k] - reference_loss(model, tokens.full[ids[k]]).item<double>()) < 1e-5);
     CHECK(std::abs(only[k] - reference_loss(model, tokens.response_only[ids[k]]).item<double>()) < 1e-5);
   }
-  CHECK(losses[1] == losses[4]);  // the same id twice
+  // The same id twice, at two batch positions: the matmuls' blocking (and so the last bits) may
+  // depend on the row's position on some CPUs (seen on AMD EPYC), so equal within float rounding.
+  CHECK(std::abs(losses[1] - losses[4]) <= 1e-6 * std::max(1.0, std::abs(static_cast<double>(losses[1]))));
   // Phases are charged: real tokens are the inputs of next-token prediction.
   int64_t real = 0;
   for (SampleId id : ids) real += static_cast<int64_t>(tokens.full[id].ids.size()) - 1;
