@@ -124,7 +124,7 @@ std::string replace_all(std::string_view s, const Pattern& p, const std::string&
 
 enum class NormKind { NFC, NFD, NFKC, NFKD, Prepend, Replace };
 struct NormStep {
-  NormKind kind;
+  NormKind kind = NormKind::NFC;
   std::string text;  // Prepend: what to prepend; Replace: the content
   Pattern pattern;   // Replace
 };
@@ -133,7 +133,7 @@ enum class Behavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Con
 enum class PrependScheme { Always, First, Never };
 enum class PreKind { Split, ByteLevel, Digits, Metaspace };
 struct PreStep {
-  PreKind kind;
+  PreKind kind = PreKind::Split;
   Pattern pattern;  // Split
   Behavior behavior = Behavior::Isolated;
   bool invert = false;
@@ -148,7 +148,7 @@ struct PreStep {
 
 enum class DecKind { ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip };
 struct DecStep {
-  DecKind kind;
+  DecKind kind = DecKind::Fuse;
   Pattern pattern;          // Replace
   std::string content;      // Replace
   char32_t character = 0;   // Metaspace replacement; Strip content
@@ -286,7 +286,8 @@ void parse_normalizer(const json& j, const std::string& src, const std::string& 
       parse_normalizer((*list)[i], src, path + "/normalizers/" + std::to_string(i), out);
     return;
   }
-  NormStep s{NormKind::NFC, {}, {}};
+  NormStep s;
+  s.kind = NormKind::NFC;
   if (type == "NFC") s.kind = NormKind::NFC;
   else if (type == "NFD") s.kind = NormKind::NFD;
   else if (type == "NFKC") s.kind = NormKind::NFKC;
@@ -341,7 +342,8 @@ void parse_pre_tokenizer(const json& j, const std::string& src, const std::strin
   if (after_byte_level && type != "Digits")
     fail(src, path + "/type", "pre-tokenizer '" + type +
                                   "' after ByteLevel is not supported; after ByteLevel only Digits may follow");
-  PreStep s{PreKind::Split, {}};
+  PreStep s;
+  s.kind = PreKind::Split;
   if (type == "Split") {
     s.kind = PreKind::Split;
     const json* p = field(j, "pattern");
@@ -384,7 +386,8 @@ void parse_decoder(const json& j, const std::string& src, const std::string& pat
     for (size_t i = 0; i < list->size(); ++i) parse_decoder((*list)[i], src, path + "/decoders/" + std::to_string(i), out);
     return;
   }
-  DecStep s{DecKind::Fuse};
+  DecStep s;
+  s.kind = DecKind::Fuse;
   int len = 0;
   if (type == "ByteLevel") {
     s.kind = DecKind::ByteLevel;
@@ -754,10 +757,11 @@ struct Flagged {
 // appends the resulting non-empty sub-pieces, offset by `base`.
 void split_by(const std::vector<Flagged>& m, Behavior behavior, uint32_t base, bool origin, std::vector<Piece>& out) {
   std::vector<Flagged> kept;
+  const std::vector<Flagged>* pieces = &kept;
   switch (behavior) {
     case Behavior::Isolated:
     case Behavior::Removed:
-      kept = m;
+      pieces = &m;
       break;
     case Behavior::Contiguous: {
       bool previous = false;
@@ -789,7 +793,7 @@ void split_by(const std::vector<Flagged>& m, Behavior behavior, uint32_t base, b
       break;
     }
   }
-  for (const Flagged& f : kept) {
+  for (const Flagged& f : *pieces) {
     if (behavior == Behavior::Removed && f.is_match) continue;
     if (f.end > f.begin) out.push_back({base + f.begin, base + f.end, origin && f.begin == 0});
   }

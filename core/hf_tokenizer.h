@@ -10,7 +10,7 @@
 //                  Contiguous; invert), ByteLevel (add_prefix_space, use_regex), Digits, Metaspace, Sequence
 //   post_processor: TemplateProcessing, ByteLevel, Sequence
 //   decoder: ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence
-// Regexes run on PCRE2 (UTF, UCP, JIT) with \s as Unicode White_Space (Oniguruma's meaning).
+// Regexes run on PCRE2 (UTF, UCP, JIT); Hugging Face runs them on Oniguruma.
 #pragma once
 
 #include <nlohmann/json.hpp>

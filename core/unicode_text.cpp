@@ -186,52 +186,6 @@ int char_to_byte(char32_t cp) { return cp < byte_map().to_byte.size() ? byte_map
 
 namespace {
 
-// Oniguruma's \s is the White_Space property; PCRE2 10.42's (with UCP) lacks U+0085 NEL.
-std::string rewrite_white_space(const std::string& p) {
-  std::string out;
-  bool in_class = false;
-  bool class_start = false;  // just after '[' or '[^': a ']' here is a literal
-  for (size_t i = 0; i < p.size(); ++i) {
-    const char c = p[i];
-    if (c == '\\' && i + 1 < p.size()) {
-      const char e = p[i + 1];
-      if (e == 's') {
-        out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
-      } else if (e == 'S') {
-        if (in_class) throw std::invalid_argument("\\S inside a character class is not supported");
-        out += "[^\\s\\x{85}]";
-      } else {
-        out += c;
-        out += e;
-      }
-      ++i;
-      class_start = false;
-      continue;
-    }
-    if (in_class) {
-      if (c == '[' && i + 1 < p.size() && p[i + 1] == ':') {  // POSIX class [:name:]
-        const size_t end = p.find(":]", i + 2);
-        if (end != std::string::npos) {
-          out.append(p, i, end + 2 - i);
-          i = end + 1;
-          class_start = false;
-          continue;
-        }
-      }
-      if (c == ']' && !class_start) in_class = false;
-      if (!(c == '^' && class_start)) class_start = false;
-      out += c;
-      continue;
-    }
-    if (c == '[') {
-      in_class = true;
-      class_start = true;
-    }
-    out += c;
-  }
-  return out;
-}
-
 struct MatchScratch {
   pcre2_match_data* data = nullptr;
   pcre2_match_context* context = nullptr;
@@ -257,10 +211,9 @@ MatchScratch& scratch() {
 }  // namespace
 
 Regex::Regex(const std::string& pattern) : pattern_(pattern) {
-  const std::string rewritten = rewrite_white_space(pattern);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rewritten.data()), rewritten.size(),
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                                    PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
   if (!code) {
     PCRE2_UCHAR msg[256];

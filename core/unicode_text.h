@@ -1,6 +1,7 @@
 // Unicode helpers for the Hugging Face tokenizer (core/hf_tokenizer.h): UTF-8 checks and lossy
 // decoding as Rust does it, character classes, normalisation forms (utf8proc), GPT-2's byte <-> char
-// map, and a PCRE2 regex (UTF + UCP, JIT) whose \s means Unicode White_Space as in Oniguruma.
+// map, and a PCRE2 regex (UTF + UCP, JIT; with UCP, \s is Unicode White_Space, U+0085 included, as
+// in the Oniguruma that Hugging Face uses -- tests/core/test_hf_tokenizer.cpp checks it).
 #pragma once
 
 #include <cstddef>
@@ -38,8 +39,7 @@ char32_t byte_to_char(uint8_t b);
 // The inverse, or -1 when the code point is not one of the 256.
 int char_to_byte(char32_t cp);
 
-// A compiled PCRE2 pattern (UTF, UCP; JIT when available). `\s` and `\S` are rewritten so that they
-// mean the White_Space property, as Oniguruma's do (PCRE2's \s leaves out U+0085).
+// A compiled PCRE2 pattern (UTF, UCP; JIT when available).
 class Regex {
  public:
   // Throws std::invalid_argument with PCRE2's message and offset on a bad pattern.

@@ -265,7 +265,7 @@ TEST_CASE("hf tokenizer: load, bad text and bad ids", "[hf_tokenizer]") {
 TEST_CASE("hf tokenizer: \\s in split patterns is Unicode White_Space, NEL included", "[hf_tokenizer]") {
   const unicode::Regex re(R"(\s+|[^\s]+)");
   std::vector<std::pair<uint32_t, uint32_t>> m;
-  re.find_all("a\xC2\x85 b", m);  // U+0085 NEL: White_Space for Oniguruma, not for PCRE2's own \s
+  re.find_all("a\xC2\x85 b", m);  // U+0085 NEL: White_Space, as Oniguruma's \s has it
   REQUIRE(m.size() == 3);
   CHECK(m[1] == std::pair<uint32_t, uint32_t>{1, 4});
   CHECK(unicode::utf8_lossy("a\xE2\x82z\xF0\x9F") == "a\xEF\xBF\xBDz\xEF\xBF\xBD");  // maximal subparts
