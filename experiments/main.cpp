@@ -5,6 +5,7 @@
 #include "evaluation/eval_command.h"
 #include "experiments/cli.h"
 #include "experiments/cmd_data.h"
+#include "experiments/cmd_tokenize.h"
 #include "experiments/runner.h"
 #include "experiments/sweep.h"
 #include "experiments/table.h"
@@ -28,6 +29,7 @@ const char* kUsage =
     "  eval ...              evaluate a model or score a predictions file on a suite\n"
     "  data ...              convert, validate and describe instruction pools\n"
     "  probe [CONFIG]        the base model's in-context copying, the skill syn_tydiqa's extractive QA needs\n"
+    "  tokenize ...          a Hugging Face tokenizer (tokenizer.json / .gguf) on a JSONL of texts or chats\n"
     "\n"
     "`leadbench COMMAND --help` explains each. Configs: experiments/configs/*.json.\n";
 
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return lb::cmd_eval(args);
     if (cmd == "data") return lb::cmd_data(args);
     if (cmd == "probe") return lb::cmd_probe(args);
+    if (cmd == "tokenize") return lb::cmd_tokenize(args);
     std::cerr << "leadbench: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const lb::UsageError& e) {
