@@ -534,10 +534,7 @@ int cmd_demo(const std::vector<std::string>& args) {
   TableStamp stamp{command_line(), build_git_sha(), machine_description(), utc_now_iso8601()};
   Tables t = make_tables(records, problems, stamp);
   std::string out = (fs::path(plan.results_dir) / "tables").string();
-  write_file_atomic((fs::path(out) / "leaderboard.md").string(), t.markdown);
-  write_file_atomic((fs::path(out) / "leaderboard.csv").string(), t.leaderboard_csv);
-  write_file_atomic((fs::path(out) / "cost.csv").string(), t.cost_csv);
-  write_file_atomic((fs::path(out) / "leaderboard.tex").string(), t.latex);
+  write_tables(out, t);
   std::vector<std::string> plot_msgs;
   if (!p.has("--no-plots")) plot_msgs = write_plots(records, out, stamp);
   std::cout << "\n" << t.markdown << std::flush;

@@ -1,7 +1,7 @@
 // The leadbench program as a user starts it: a sweep's runs die with the sweep (SIGKILL) and stop
 // with it (SIGTERM) leaving no partial record; a record another process holds the lock of is refused
-// by `run` (exit 75) and skipped by `sweep`, naming the holder's pid. Each test starts the built
-// program (LEADBENCH_EXE) as a child process.
+// by `run` (exit 75) and skipped by `sweep`, naming the holder's pid; --version; the common options
+// on `eval`; the help texts. Each test starts the built program (LEADBENCH_EXE) as a child process.
 #include "core/device.h"
 #include "experiments/sweep.h"
 
@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -275,5 +276,70 @@ TEST_CASE("sweep: a run whose record is locked is skipped and named; its own run
   INFO(read_text(dir / "sweep2.log"));
   CHECK(lb::run_is_done(plan.runs[0], nullptr));
   CHECK(!fs::exists(plan.runs[0].record_path + ".lock"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("--version and `version` print the version, the git commit and the LibTorch version") {
+  fs::path dir = fresh_dir("version");
+  for (const char* flag : {"--version", "version"}) {
+    INFO(flag);
+    CHECK(run_program({flag}, dir / "out.txt") == 0);
+    const std::string out = read_text(dir / "out.txt");
+    INFO(out);
+    CHECK(out.find(std::string("leadbench ") + lb::build_version() + " (git " + lb::build_git_sha() + ")") !=
+          std::string::npos);
+    CHECK(out.find(std::string("LibTorch ") + TORCH_VERSION) != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("eval takes the options every command takes (--threads, --quiet)") {
+  fs::path dir = fresh_dir("eval_threads");
+  fs::create_directories(dir / "gsm8k");
+  std::ofstream(dir / "gsm8k" / "test.jsonl") << "{\"question\": \"a\", \"answer\": \"#### 3\"}\n"
+                                                 "{\"question\": \"b\", \"answer\": \"#### 4\"}\n";
+  const std::string preds = (dir / "preds.jsonl").string();
+  std::ofstream(preds) << "{\"id\": 0, \"output\": \"3\"}\n{\"id\": 1, \"output\": \"5\"}\n";
+  const std::string json = (dir / "result.json").string();
+  CHECK(run_program({"eval", "--threads", "2", "--suite", "gsm8k", "--data", dir.string(), "--predictions", preds,
+                     "--quiet", "--json", json},
+                    dir / "out.txt") == 0);
+  INFO(read_text(dir / "out.txt"));
+  CHECK(fs::exists(json));
+  CHECK(run_program({"eval", "--threads=2", "--suite=gsm8k", "--data", dir.string(), "--predictions", preds},
+                    dir / "out2.txt") == 0);
+  // Still strict: an unknown option or a stray argument is a usage error (2).
+  CHECK(run_program({"eval", "--suite", "gsm8k", "--data", dir.string(), "--predictions", preds, "--thread", "2"},
+                    dir / "out3.txt") == 2);
+  CHECK(read_text(dir / "out3.txt").find("unknown option '--thread'") != std::string::npos);
+  CHECK(run_program({"eval", "--suite", "gsm8k", "--data", dir.string(), "--predictions", preds, "stray"},
+                    dir / "out4.txt") == 2);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("help: the top level says what eval does, table's usage line lists every option") {
+  fs::path dir = fresh_dir("help");
+  REQUIRE(run_program({"--help"}, dir / "top.txt") == 0);
+  const std::string top = read_text(dir / "top.txt");
+  INFO(top);
+  CHECK(top.find("evaluate a model") == std::string::npos);  // eval scores prediction files
+  CHECK(top.find("score a predictions file") != std::string::npos);
+  CHECK(top.find("--version") != std::string::npos);
+
+  REQUIRE(run_program({"table", "--help"}, dir / "table.txt") == 0);
+  // The usage block: the "usage:" line and its indented continuation lines.
+  std::istringstream in(read_text(dir / "table.txt"));
+  std::string line, usage;
+  while (std::getline(in, line)) {
+    if (usage.empty() ? line.rfind("usage:", 0) == 0 : line.rfind("          ", 0) == 0)
+      usage += line + "\n";
+    else if (!usage.empty())
+      break;
+  }
+  INFO(usage);
+  for (const char* option : {"--out", "--reference", "--no-plots", "--strict", "--compare", "--budget"}) {
+    INFO(option);
+    CHECK(usage.find(option) != std::string::npos);
+  }
   fs::remove_all(dir);
 }
