@@ -334,10 +334,15 @@ class SignalForwarding {
     sa.sa_handler = forward_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;  // no SA_RESTART: waitpid returns EINTR and the loop sees the signal
-    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+    // A signal the sweep was started ignoring (nohup, `&` in a script) stays ignored, for its runs too.
+    for (size_t i = 0; i < kSignals.size(); ++i) {
+      installed_[i] = ::sigaction(kSignals[i], nullptr, &old_[i]) == 0 && old_[i].sa_handler != SIG_IGN &&
+                      ::sigaction(kSignals[i], &sa, nullptr) == 0;
+    }
   }
   ~SignalForwarding() {
-    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+    for (size_t i = 0; i < kSignals.size(); ++i)
+      if (installed_[i]) ::sigaction(kSignals[i], &old_[i], nullptr);
     for (auto& g : g_sweep_groups) g.store(0);
   }
   static bool add(pid_t pg) {
@@ -357,6 +362,7 @@ class SignalForwarding {
  private:
   static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
   struct sigaction old_[3];
+  bool installed_[3] = {false, false, false};
 };
 
 }  // namespace
