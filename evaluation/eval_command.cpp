@@ -13,6 +13,7 @@ namespace lb {
 std::string eval_usage() {
   return "usage: leadbench eval --suite mmlu|gsm8k|humaneval|tydiqa --data PATH --predictions FILE.jsonl\n"
          "                      [--json OUT.json] [--skip-bad] [--unsafe-no-sandbox] [key=value ...]\n"
+         "                      [--threads N] [--progress|--quiet]\n"
          "  --data         the suite's file or folder, or a folder holding it under the suite's name\n"
          "                 (e.g. ../shared/data)\n"
          "  --predictions  JSONL, one object per line: {\"id\": ID, \"output\": TEXT} or\n"
@@ -23,7 +24,9 @@ std::string eval_usage() {
          "  --json         also write the result as JSON (atomically)\n"
          "  --skip-bad     skip malformed data records and prediction lines, and report how many\n"
          "  --unsafe-no-sandbox  run HumanEval programs without bubblewrap (throwaway machines only)\n"
-         "  key=value      evaluation settings, e.g. sandbox.timeout_s=5 sandbox.workers=4 pass_ks=1,10\n";
+         "  key=value      evaluation settings, e.g. sandbox.timeout_s=5 sandbox.workers=4 pass_ks=1,10\n"
+         "  --threads N, --progress|--quiet as for every command (HumanEval programs run sandbox.workers at\n"
+         "                 once); --device is accepted and unused: scoring runs no model\n";
 }
 
 std::vector<Prediction> read_predictions(const std::string& path, bool skip_bad, int64_t* skipped) {

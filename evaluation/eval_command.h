@@ -14,7 +14,8 @@ namespace lb {
 // skipped and counted with skip_bad.
 std::vector<Prediction> read_predictions(const std::string& path, bool skip_bad, int64_t* skipped);
 
-// args: everything after "eval". Returns the process exit status (0 ok, 1 bad input, 2 usage).
+// args: everything after "eval" but the options every command takes, which `leadbench eval` reads
+// first (experiments/cmd_eval.h). Returns the process exit status (0 ok, 1 bad input, 2 usage).
 int cmd_eval(const std::vector<std::string>& args);
 
 // The usage text of `leadbench eval`.

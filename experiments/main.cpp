@@ -1,14 +1,15 @@
-// The leadbench command line: demo | run | sweep | table | eval | data. Every error ends here as a
-// message and an exit code (2: usage, 1: failure); no exception escapes.
+// The leadbench command line: demo | run | sweep | table | eval | data | probe | tokenize | version.
+// Every error ends here as a message and an exit code (2: usage, 1: failure); no exception escapes.
 #include "core/config.h"
 #include "core/json_io.h"
-#include "evaluation/eval_command.h"
 #include "experiments/cli.h"
 #include "experiments/cmd_data.h"
+#include "experiments/cmd_eval.h"
 #include "experiments/cmd_tokenize.h"
 #include "experiments/runner.h"
 #include "experiments/sweep.h"
 #include "experiments/table.h"
+#include "experiments/version.h"
 
 #include <cstdio>
 #include <exception>
@@ -26,10 +27,11 @@ const char* kUsage =
     "  run CONFIG            one selector, one seed -> one run record (JSON)\n"
     "  sweep CONFIG          every combination of the config's sweep lists, resumable, in parallel (--jobs)\n"
     "  table RESULTS_DIR     Markdown, CSV and LaTeX leaderboards, cost tables and plots from run records\n"
-    "  eval ...              evaluate a model or score a predictions file on a suite\n"
+    "  eval ...              score a predictions file (JSONL, made by any model) on a real suite\n"
     "  data ...              convert, validate and describe instruction pools\n"
     "  probe [CONFIG]        the base model's in-context copying, the skill syn_tydiqa's extractive QA needs\n"
     "  tokenize ...          a Hugging Face tokenizer (tokenizer.json / .gguf) on a JSONL of texts or chats\n"
+    "  version, --version    the leadbench version, its git commit and the LibTorch it was built with\n"
     "\n"
     "`leadbench COMMAND --help` explains each. Configs: experiments/configs/*.json.\n";
 
@@ -50,11 +52,16 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
+    if (cmd == "--version" || cmd == "version") {
+      if (!args.empty()) throw lb::UsageError("takes no arguments");
+      std::cout << lb::version_text();
+      return 0;
+    }
     if (cmd == "demo") return lb::cmd_demo(args);
     if (cmd == "run") return lb::cmd_run(args);
     if (cmd == "sweep") return lb::cmd_sweep(args);
     if (cmd == "table") return lb::cmd_table(args);
-    if (cmd == "eval") return lb::cmd_eval(args);
+    if (cmd == "eval") return lb::cmd_eval_cli(args);
     if (cmd == "data") return lb::cmd_data(args);
     if (cmd == "probe") return lb::cmd_probe(args);
     if (cmd == "tokenize") return lb::cmd_tokenize(args);

@@ -177,6 +177,8 @@ RecordScan scan_results_dir(const std::string& dir) {
     if (it->path().extension() != ".json") continue;
     // Only run records: other JSON (sweep plans, telemetry dumps) lives under names starting "_".
     if (!name.empty() && name[0] == '_') continue;
+    // Nor are the tables' CSV sidecars (tables/<name>.csv.meta.json).
+    if (name.size() > 10 && name.compare(name.size() - 10, 10, ".meta.json") == 0) continue;
     files.push_back(it->path().string());
   }
   if (ec) throw InputError(dir + ": cannot list (" + ec.message() + ")");

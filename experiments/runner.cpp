@@ -15,6 +15,7 @@
 #include "experiments/cli.h"
 #include "experiments/plots.h"
 #include "experiments/record.h"
+#include "experiments/record_lock.h"
 #include "experiments/sweep.h"
 #include "experiments/table.h"
 #include "lead/lead_selector.h"
@@ -24,6 +25,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -394,6 +396,7 @@ std::string run_usage() {
          "  record (JSON) to FILE (default: runtime.out_dir/<name>-b<budget>-s<seed>-<hash>.json).\n"
          "  key=value overrides any config key, e.g. selection.selector=random selection.budget_fraction=0.05 seed=1\n"
          "  --skip-existing  exit at once when FILE already holds a record with the same config hash\n"
+         "  While it runs it holds FILE.lock; a second run of the same FILE exits at once with 75.\n"
          "  --list-keys      print every config key with its value and the reason for its default\n"
          "  selectors: " + selector_list() + "\n";
 }
@@ -417,6 +420,15 @@ int cmd_run(const std::vector<std::string>& args) {
   apply_cli_runtime(cfg, p.common);
   validate_experiment_config(cfg, path);
   std::string record_path = p.value("--out", default_record_path(cfg));
+  // One writer per record: a sweep's child adopts the lock its sweep took; anyone else waits for
+  // nothing and is told who holds it.
+  RecordLock lock = RecordLock::acquire_for_run(record_path);
+  if (!lock.held()) {
+    std::cerr << "leadbench run: " << lock.busy_message(record_path)
+              << "; wait for it to finish (or stop that process) and run again\n";
+    return kRecordBusyExitCode;
+  }
+  remove_stale_record_temporaries(record_path);
   if (p.has("--skip-existing") && file_exists(record_path)) {
     try {
       RunRecord r = read_run_record(record_path);
@@ -505,6 +517,10 @@ int cmd_demo(const std::vector<std::string>& args) {
   }
 
   SweepOutcome o = run_sweep(plan, opt);
+  if (o.signal) {
+    log_line(std::string("demo: stopped by ") + strsignal(o.signal) + "; run it again with --resume to continue");
+    return 128 + o.signal;
+  }
   std::set<std::string> mine;
   for (const auto& r : plan.runs) mine.insert(fs::path(r.record_path).lexically_normal().string());
   RecordScan scan = scan_results_dir(plan.results_dir);
@@ -518,10 +534,7 @@ int cmd_demo(const std::vector<std::string>& args) {
   TableStamp stamp{command_line(), build_git_sha(), machine_description(), utc_now_iso8601()};
   Tables t = make_tables(records, problems, stamp);
   std::string out = (fs::path(plan.results_dir) / "tables").string();
-  write_file_atomic((fs::path(out) / "leaderboard.md").string(), t.markdown);
-  write_file_atomic((fs::path(out) / "leaderboard.csv").string(), t.leaderboard_csv);
-  write_file_atomic((fs::path(out) / "cost.csv").string(), t.cost_csv);
-  write_file_atomic((fs::path(out) / "leaderboard.tex").string(), t.latex);
+  write_tables(out, t);
   std::vector<std::string> plot_msgs;
   if (!p.has("--no-plots")) plot_msgs = write_plots(records, out, stamp);
   std::cout << "\n" << t.markdown << std::flush;

@@ -6,15 +6,20 @@
 #include "core/progress.h"
 #include "experiments/cli.h"
 #include "experiments/record.h"
+#include "experiments/record_lock.h"
 #include "experiments/table.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -237,26 +242,128 @@ std::string log_path_of(const SweepPlan& plan, const SweepRun& run) {
   return (fs::path(plan.results_dir) / "logs" / (fs::path(run.record_path).stem().string() + ".log")).string();
 }
 
-pid_t spawn_run(const std::string& exe, const std::vector<std::string>& args, const std::string& log_path) {
+// Starts `exe args` in its own process group, with `lock_fd` (the run's record lock) inherited and
+// named in the child's environment. The child dies with this process: the parent-death signal is
+// set before exec and getppid() checked after it, for a parent killed in between. Between fork and
+// exec only async-signal-safe calls run (this process may have other threads).
+pid_t spawn_run(const std::string& exe, const std::vector<std::string>& args, const std::string& log_path, int lock_fd) {
   std::error_code ec;
   if (!log_path.empty()) fs::create_directories(fs::path(log_path).parent_path(), ec);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (!log_path.empty()) {
-    posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  }
   std::vector<std::string> argv_s = {exe};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("cannot start " + exe + " (" + std::strerror(rc) + ")");
+  const std::string env_prefix = std::string(kRecordLockFdEnv) + "=";
+  std::vector<std::string> env_s;
+  for (char** e = environ; e && *e; ++e)
+    if (std::strncmp(*e, env_prefix.c_str(), env_prefix.size()) != 0) env_s.emplace_back(*e);
+  env_s.push_back(env_prefix + std::to_string(lock_fd));
+  std::vector<char*> envp;
+  for (auto& s : env_s) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("cannot start a run: pipe: ") + std::strerror(errno));
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    throw std::runtime_error("cannot start " + exe + " (fork: " + std::strerror(err) + ")");
+  }
+  if (pid == 0) {
+    auto fail = [&](int err) {
+      ssize_t ignored = ::write(err_pipe[1], &err, sizeof(err));
+      (void)ignored;
+      ::_exit(127);
+    };
+    ::setpgid(0, 0);
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(errno);
+    if (::getppid() != parent) ::_exit(137);  // the parent died before the death signal was armed
+    // The parent's handlers do not survive exec, but its signal mask would: start unblocked.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (!log_path.empty()) {
+      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) fail(errno);
+    }
+    if (::fcntl(lock_fd, F_SETFD, 0) != 0) fail(errno);  // inherited by the run, and only this lock
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    fail(errno);
+  }
+  ::setpgid(pid, pid);  // also here, so that the group exists before any signal is forwarded to it
+  ::close(err_pipe[1]);
+  int child_err = 0;
+  ssize_t n;
+  do {
+    n = ::read(err_pipe[0], &child_err, sizeof(child_err));
+  } while (n < 0 && errno == EINTR);
+  ::close(err_pipe[0]);
+  if (n == static_cast<ssize_t>(sizeof(child_err))) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    throw std::runtime_error("cannot start " + exe + " (" + std::strerror(child_err) + ")");
+  }
   return pid;
 }
+
+// SIGINT, SIGTERM and SIGHUP while a sweep runs: the handler forwards the signal to every running
+// child's process group (the children are not in the terminal's group) and records it; the sweep
+// then starts nothing more, waits for the children and returns.
+volatile std::sig_atomic_t g_sweep_signal = 0;
+constexpr int kMaxForwardGroups = 256;
+std::atomic<pid_t> g_sweep_groups[kMaxForwardGroups];
+
+void forward_signal(int sig) {
+  g_sweep_signal = sig;
+  for (auto& g : g_sweep_groups) {
+    pid_t pg = g.load();
+    if (pg > 0) ::kill(-pg, sig);
+  }
+}
+
+class SignalForwarding {
+ public:
+  SignalForwarding() {
+    for (auto& g : g_sweep_groups) g.store(0);
+    g_sweep_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = forward_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: waitpid returns EINTR and the loop sees the signal
+    // A signal the sweep was started ignoring (nohup, `&` in a script) stays ignored, for its runs too.
+    for (size_t i = 0; i < kSignals.size(); ++i) {
+      installed_[i] = ::sigaction(kSignals[i], nullptr, &old_[i]) == 0 && old_[i].sa_handler != SIG_IGN &&
+                      ::sigaction(kSignals[i], &sa, nullptr) == 0;
+    }
+  }
+  ~SignalForwarding() {
+    for (size_t i = 0; i < kSignals.size(); ++i)
+      if (installed_[i]) ::sigaction(kSignals[i], &old_[i], nullptr);
+    for (auto& g : g_sweep_groups) g.store(0);
+  }
+  static bool add(pid_t pg) {
+    for (auto& g : g_sweep_groups) {
+      pid_t empty = 0;
+      if (g.compare_exchange_strong(empty, pg)) return true;
+    }
+    return false;
+  }
+  static void remove(pid_t pg) {
+    for (auto& g : g_sweep_groups) {
+      pid_t v = pg;
+      g.compare_exchange_strong(v, 0);
+    }
+  }
+
+ private:
+  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[3];
+  bool installed_[3] = {false, false, false};
+};
 
 }  // namespace
 
@@ -304,8 +411,30 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
     }
   };
 
+  // Each run's record lock is taken before it starts (a run another process is writing is skipped)
+  // and held until it ended; the done check is repeated under the lock, for a run that another
+  // process finished meanwhile.
+  auto lock_run = [&](const SweepRun& r, RecordLock& lock) {
+    lock = RecordLock::try_acquire(r.record_path);
+    if (!lock.held()) {
+      ++out.busy;
+      out.skipped_busy.push_back(r.label + ": " + lock.busy_message(r.record_path));
+      log_line("          skip   " + r.label + ": " + lock.busy_message(r.record_path));
+      return false;
+    }
+    if (run_is_done(r, nullptr)) {
+      ++out.already_done;
+      log_line("          skip   " + r.label + ": finished by another process meanwhile");
+      return false;
+    }
+    remove_stale_record_temporaries(r.record_path);
+    return true;
+  };
+
   if (options.execute) {
     for (auto* r : todo) {
+      RecordLock lock;
+      if (!lock_run(*r, lock)) continue;
       double s = now_seconds();
       int rc = options.execute(*r);
       report(*r, rc, now_seconds() - s, "");
@@ -318,33 +447,53 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
     const SweepRun* run;
     double start;
     std::string log;
+    RecordLock lock;
   };
   std::map<pid_t, Live> live;
+  SignalForwarding forwarding;
   size_t next = 0;
-  while (next < todo.size() || !live.empty()) {
-    while (next < todo.size() && static_cast<int>(live.size()) < jobs) {
+  while ((next < todo.size() && !g_sweep_signal) || !live.empty()) {
+    while (!g_sweep_signal && next < todo.size() && static_cast<int>(live.size()) < jobs) {
       const SweepRun* r = todo[next++];
+      RecordLock lock;
+      if (!lock_run(*r, lock)) continue;
       std::string log = options.inherit_output ? std::string() : log_path_of(plan, *r);
       auto args = run_arguments(plan, *r, threads_each, options.device, options.progress < 0 ? 1 : options.progress);
-      pid_t pid = spawn_run(exe, args, log);
+      pid_t pid = spawn_run(exe, args, log, lock.fd());
+      SignalForwarding::add(pid);
+      if (g_sweep_signal) ::kill(-pid, g_sweep_signal);  // a signal that came while it started
       log_line("          start  " + r->label + (log.empty() ? std::string() : "  (log: " + log + ")"));
-      live[pid] = {r, now_seconds(), log};
+      live.emplace(pid, Live{r, now_seconds(), log, std::move(lock)});
     }
+    if (live.empty()) continue;
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, 0);
     if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
+      if (errno != EINTR) break;
+      if (g_sweep_signal)  // again from here: the handler reaches only the groups it has room for
+        for (const auto& l : live) ::kill(-l.first, g_sweep_signal);
+      continue;
     }
     auto it = live.find(pid);
     if (it == live.end()) continue;
+    SignalForwarding::remove(pid);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (g_sweep_signal && rc != 0) {
+      // Stopped by the forwarded signal: not a failure, the next sweep redoes it. A record is only
+      // ever renamed into place whole, so nothing of it is left but temporaries, removed here.
+      ++out.interrupted;
+      remove_stale_record_temporaries(it->second.run->record_path);
+      log_line("          stop   " + it->second.run->label + " (" + strsignal(g_sweep_signal) + ")");
+      live.erase(it);
+      continue;
+    }
     // A run that exited 0 but left no usable record counts as failed.
     std::string why;
     if (rc == 0 && !run_is_done(*it->second.run, &why)) rc = 1;
     report(*it->second.run, rc, now_seconds() - it->second.start, it->second.log);
     live.erase(it);
   }
+  out.signal = g_sweep_signal;
   return out;
 }
 
@@ -391,7 +540,10 @@ const char* kSweepUsage =
     "  command after a kill. Then writes the tables (leadbench table DIR) unless --no-table.\n"
     "  --jobs N     runs at once (default 1); --threads N is the total thread budget split over jobs\n"
     "  --slurm      write DIR/sweep.slurm (a job array, one run per task) instead of running\n"
-    "  --dry-run    list the runs that would start\n";
+    "  --dry-run    list the runs that would start\n"
+    "  A run whose record another process is writing (its lock DIR/<record>.json.lock is held) is\n"
+    "  skipped and named; the sweep then exits with 75. Ctrl-C or SIGTERM stops the running runs (no\n"
+    "  partial record is left) and exits; the runs also die when the sweep is killed.\n";
 }
 
 int cmd_sweep(const std::vector<std::string>& args) {
@@ -434,14 +586,22 @@ int cmd_sweep(const std::vector<std::string>& args) {
                         }()}});
   SweepOutcome o = run_sweep(plan, opt);
   if (opt.dry_run) return 0;
+  if (o.signal) {
+    log_line(std::string("sweep: stopped by ") + strsignal(o.signal) + " after " + std::to_string(o.ran) + " run(s); " +
+             std::to_string(o.interrupted) + " running run(s) stopped, no record of theirs written; re-run the same "
+             "command to resume");
+    return 128 + o.signal;
+  }
   log_line("sweep: " + std::to_string(o.ran) + " ran, " + std::to_string(o.already_done) + " already done, " +
-           std::to_string(o.failed) + " failed");
+           std::to_string(o.failed) + " failed" +
+           (o.busy ? ", " + std::to_string(o.busy) + " skipped (being run by another process)" : std::string()));
   for (const auto& f : o.failures) log_line("  failed: " + f);
+  for (const auto& b : o.skipped_busy) log_line("  skipped: " + b);
   if (!p.has("--no-table")) {
     std::vector<std::string> targs = {plan.results_dir};
     cmd_table(targs);
   }
-  return o.failed ? 1 : 0;
+  return o.failed ? 1 : o.busy ? kRecordBusyExitCode : 0;
 }
 
 }  // namespace lb

@@ -2,6 +2,10 @@
 // its named variants, run as parallel child processes within a thread budget. Resumable: a run whose
 // record exists, parses and carries the same config hash is never redone, so a killed sweep restarts
 // where it stopped. `--slurm` writes a job-array script running the same runs on a cluster.
+// Each child runs in its own process group and dies with the sweep (parent-death signal); SIGINT,
+// SIGTERM and SIGHUP are forwarded to the children, which the sweep waits for before it returns. A
+// run's record lock (record_lock.h) is taken by the sweep and inherited by its child, so no two
+// processes run one record at once.
 //
 // The sweep section of a config file:
 //   "sweep": {
@@ -65,6 +69,10 @@ struct SweepOutcome {
   int failed = 0;
   std::vector<std::string> failures;  // "label: exit code N, log: path"
   std::vector<std::string> redo;      // runs whose previous record was unusable (named, with why)
+  int busy = 0;                       // skipped: another process holds the record's lock
+  std::vector<std::string> skipped_busy;  // "label: <record> is already being run by pid N (lock ...)"
+  int interrupted = 0;                // runs stopped by a forwarded SIGINT/SIGTERM/SIGHUP
+  int signal = 0;                     // that signal (0: the sweep was not interrupted)
 };
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options);

@@ -409,11 +409,11 @@ Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std:
 
   // ---------------- CSV ----------------
   std::ostringstream lc, cc;
-  lc << "# " << stamp_line << "\n";
+  // The CSVs start with their header row (a comment line is a row to most CSV readers); where they
+  // come from is in their .meta.json sidecars.
   lc << "pool_size,budget_fraction,name,selector,seeds,data_fraction";
   for (const auto& s : suites) lc << ',' << s << "_mean," << s << "_ci95";
   lc << ",average_mean,average_ci95,interval,best_other,gap,p_value\n";
-  cc << "# " << stamp_line << "\n";
   cc << "pool_size,budget_fraction,name,selector,seeds";
   for (const auto& ph : kCostPhases) cc << ',' << ph << "_seconds";
   cc << ",selection_cost_seconds";
@@ -479,7 +479,33 @@ Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std:
   t.leaderboard_csv = lc.str();
   t.cost_csv = cc.str();
   t.latex = tx.str();
+  t.leaderboard_csv_meta = csv_provenance_json(
+      stamp, "leaderboard.csv",
+      "One row per selector, pool size and budget: each suite's mean and 95 % interval half-width (over "
+      "seeds, or from the run's standard error for one seed: column `interval`), the average of the suites, "
+      "the best other selector at that pool and budget, the gap to it and the paired t-test p-value.");
+  t.cost_csv_meta = csv_provenance_json(
+      stamp, "cost.csv",
+      "One row per selector, pool size and budget: wall seconds and tokens (forward + backward) by phase, "
+      "mean over seeds. selection_cost_seconds is every phase but evaluation; speedup_of_" + options.reference +
+          " is this row's selection cost divided by that of " + options.reference + " at the same pool and budget.");
   return t;
+}
+
+std::string csv_provenance_json(const TableStamp& stamp, const std::string& csv_file, const std::string& description) {
+  nlohmann::json j = {{"file", csv_file},       {"command", stamp.command}, {"git_sha", stamp.git_sha},
+                      {"machine", stamp.machine}, {"date", stamp.date},       {"description", description}};
+  return j.dump(2) + "\n";
+}
+
+void write_tables(const std::string& out_dir, const Tables& t) {
+  const fs::path out(out_dir);
+  write_file_atomic((out / "leaderboard.md").string(), t.markdown);
+  write_file_atomic((out / "leaderboard.csv").string(), t.leaderboard_csv);
+  write_file_atomic((out / "leaderboard.csv.meta.json").string(), t.leaderboard_csv_meta);
+  write_file_atomic((out / "cost.csv").string(), t.cost_csv);
+  write_file_atomic((out / "cost.csv.meta.json").string(), t.cost_csv_meta);
+  write_file_atomic((out / "leaderboard.tex").string(), t.latex);
 }
 
 std::string compare_rows(const std::vector<RunRecord>& records, const std::vector<std::string>& names,
@@ -544,6 +570,7 @@ std::string compare_rows(const std::vector<RunRecord>& records, const std::vecto
 namespace {
 const char* kTableUsage =
     "usage: leadbench table RESULTS_DIR [--out DIR] [--reference NAME] [--no-plots] [--strict]\n"
+    "                       [--compare A,B,... [--budget PERCENT]] [--progress|--quiet]\n"
     "  Reads every run record (*.json) under RESULTS_DIR and writes leaderboard.md, leaderboard.csv,\n"
     "  cost.csv, leaderboard.tex and plots (gnuplot, SVG + PNG) into DIR (default: RESULTS_DIR/tables).\n"
     "  Prints the Markdown leaderboard. Files that are not usable records are named, not skipped\n"
@@ -562,6 +589,8 @@ int cmd_table(const std::vector<std::string>& args) {
   }
   if (p.positional.size() != 1) throw UsageError(std::string("table needs one RESULTS_DIR\n") + kTableUsage);
   if (!p.overrides.empty()) throw UsageError("table takes no key=value overrides");
+  if (p.has("--budget") && !p.has("--compare"))
+    throw UsageError("--budget selects the budget of --compare; give --compare A,B,... too\n" + std::string(kTableUsage));
   std::string dir = p.positional[0];
   std::string out = p.value("--out", (fs::path(dir) / "tables").string());
   RecordScan scan = scan_results_dir(dir);
@@ -591,17 +620,15 @@ int cmd_table(const std::vector<std::string>& args) {
   TableOptions opt;
   opt.reference = p.value("--reference", "lead");
   Tables t = make_tables(scan.records, scan.problems, stamp, opt);
-  write_file_atomic((fs::path(out) / "leaderboard.md").string(), t.markdown);
-  write_file_atomic((fs::path(out) / "leaderboard.csv").string(), t.leaderboard_csv);
-  write_file_atomic((fs::path(out) / "cost.csv").string(), t.cost_csv);
-  write_file_atomic((fs::path(out) / "leaderboard.tex").string(), t.latex);
+  write_tables(out, t);
   std::cout << t.markdown;
   for (const auto& pr : scan.problems) log_line("problem: " + pr);
   if (!p.has("--no-plots")) {
     auto msgs = write_plots(scan.records, out, stamp);
     for (const auto& m : msgs) log_line(m);
   }
-  log_line("tables written to " + out + " (leaderboard.md, leaderboard.csv, cost.csv, leaderboard.tex)");
+  log_line("tables written to " + out + " (leaderboard.md, leaderboard.csv, cost.csv, leaderboard.tex; the CSVs' "
+           "provenance in <name>.csv.meta.json)");
   if (!scan.problems.empty()) {
     log_line(std::to_string(scan.problems.size()) + " file(s) in " + dir + " are not usable run records (listed above)");
     if (p.has("--strict")) return 1;

@@ -1,7 +1,8 @@
 // Leaderboards from a results folder: Markdown, CSV and LaTeX tables of per-suite scores and their
 // average (mean ± 95 % interval over seeds), the gap to the best other selector with a paired
 // t-test across seeds, the data fraction; and the cost tables (wall time and tokens by phase,
-// LEAD's speedup over each selector). Every table is stamped with command, git sha, machine, date.
+// LEAD's speedup over each selector). Every table is stamped with command, git sha, machine, date:
+// in the Markdown and LaTeX themselves, for the CSVs in a `<name>.csv.meta.json` beside each.
 #pragma once
 
 #include "experiments/record.h"
@@ -41,7 +42,17 @@ struct Tables {
   std::string leaderboard_csv;
   std::string cost_csv;
   std::string latex;          // leaderboard and cost tables (booktabs)
+  // The CSVs hold only their header and rows; these sidecars (`<name>.csv.meta.json`) say where
+  // they come from: command, git sha, machine, date and what the rows are.
+  std::string leaderboard_csv_meta, cost_csv_meta;
 };
+
+// The sidecar JSON of a generated CSV: {file, command, git_sha, machine, date, description}.
+std::string csv_provenance_json(const TableStamp& stamp, const std::string& csv_file, const std::string& description);
+
+// Writes leaderboard.md, leaderboard.csv and cost.csv (each CSV with its .meta.json) and
+// leaderboard.tex into out_dir, each atomically.
+void write_tables(const std::string& out_dir, const Tables& t);
 
 // Groups records into rows, sorted by pool size, budget, then mean average score (best first).
 std::vector<TableRow> group_rows(const std::vector<RunRecord>& records);

@@ -11,10 +11,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -75,11 +77,66 @@ TEST_CASE("table output matches the golden files for fixed records") {
     lb::write_file_atomic((golden / "leaderboard.csv").string(), t.leaderboard_csv);
     lb::write_file_atomic((golden / "cost.csv").string(), t.cost_csv);
     lb::write_file_atomic((golden / "leaderboard.tex").string(), t.latex);
+    lb::write_file_atomic((golden / "leaderboard.csv.meta.json").string(), t.leaderboard_csv_meta);
+    lb::write_file_atomic((golden / "cost.csv.meta.json").string(), t.cost_csv_meta);
   }
   CHECK(t.markdown == read(golden / "leaderboard.md"));
   CHECK(t.leaderboard_csv == read(golden / "leaderboard.csv"));
   CHECK(t.cost_csv == read(golden / "cost.csv"));
   CHECK(t.latex == read(golden / "leaderboard.tex"));
+  CHECK(t.leaderboard_csv_meta == read(golden / "leaderboard.csv.meta.json"));
+  CHECK(t.cost_csv_meta == read(golden / "cost.csv.meta.json"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("table CSVs start with their header row; provenance is in .meta.json sidecars") {
+  fs::path dir = fresh_dir("csv_meta");
+  write_fixture(dir);
+  auto first_line = [](const std::string& text) { return text.substr(0, text.find('\n')); };
+  lb::Tables t = lb::make_tables(lb::scan_results_dir(dir.string()).records, {}, kStamp);
+  CHECK(first_line(t.leaderboard_csv).rfind("pool_size,budget_fraction,name,selector,", 0) == 0);
+  CHECK(first_line(t.cost_csv).rfind("pool_size,budget_fraction,name,selector,", 0) == 0);
+  // Every line of a CSV has the header's number of fields (none is a comment a reader takes for a row).
+  for (const std::string* csv : {&t.leaderboard_csv, &t.cost_csv}) {
+    const auto fields = [](const std::string& line) { return std::count(line.begin(), line.end(), ',') + 1; };
+    std::istringstream in(*csv);
+    std::string header, line;
+    std::getline(in, header);
+    while (std::getline(in, line)) {
+      INFO(line);
+      CHECK(line.rfind("#", 0) != 0);
+      CHECK(fields(line) == fields(header));  // the fixture's labels hold no commas
+    }
+  }
+
+  // `leadbench table` writes the sidecars, and does not take them for run records next time.
+  REQUIRE(lb::cmd_table({dir.string(), "--no-plots"}) == 0);
+  for (const char* name : {"leaderboard.csv", "cost.csv"}) {
+    INFO(name);
+    const fs::path meta = dir / "tables" / (std::string(name) + ".meta.json");
+    REQUIRE(fs::exists(meta));
+    nlohmann::json j = lb::read_json_file(meta.string());
+    CHECK(j["file"] == name);
+    CHECK(j["command"].is_string());  // the command line (not set when called in-process, as here)
+    for (const char* key : {"git_sha", "machine", "date", "description"}) {
+      INFO(key);
+      REQUIRE(j.contains(key));
+      CHECK(!j[key].get<std::string>().empty());
+    }
+    CHECK(read(dir / "tables" / name).rfind("pool_size,", 0) == 0);
+  }
+  auto again = lb::scan_results_dir(dir.string());
+  for (const auto& p : again.problems) INFO(p);
+  CHECK(again.problems.empty());
+  CHECK(again.records.size() == 7);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("table: --budget without --compare is a usage error") {
+  fs::path dir = fresh_dir("budget_alone");
+  write_fixture(dir);
+  CHECK_THROWS_AS(lb::cmd_table({dir.string(), "--budget", "2.5", "--no-plots"}), lb::UsageError);
+  CHECK(!fs::exists(dir / "tables"));
   fs::remove_all(dir);
 }
 
@@ -208,8 +265,13 @@ TEST_CASE("plots: cost vs pool fits a power law and extrapolates it to the paper
   REQUIRE(msgs.size() == 3);
   CHECK(msgs[1].find("cost_vs_pool_fit.csv") != std::string::npos);
   std::string csv = read(dir / "tables" / "cost_vs_pool_fit.csv");
-  CHECK(csv.find("name,pools,exponent_b,coefficient_a,cost_at_600000_seconds,multiple_of_lead_at_600000") !=
-        std::string::npos);
+  // The header is the first line; provenance and the fit's description are in the sidecar.
+  CHECK(csv.rfind("name,pools,exponent_b,coefficient_a,cost_at_600000_seconds,multiple_of_lead_at_600000\n", 0) == 0);
+  nlohmann::json meta = lb::read_json_file((dir / "tables" / "cost_vs_pool_fit.csv.meta.json").string());
+  CHECK(meta["file"] == "cost_vs_pool_fit.csv");
+  CHECK(meta["command"] == kStamp.command);
+  CHECK(meta["git_sha"] == kStamp.git_sha);
+  CHECK(meta["description"].get<std::string>().find("extrapolation, not a measurement") != std::string::npos);
   CHECK(csv.find("\niterative_ifd,2,1.0000,0.03,18000,3.000\n") != std::string::npos);
   CHECK(csv.find("\nlead,2,1.0000,0.01,6000,1.000\n") != std::string::npos);
   std::string gp = read(dir / "tables" / "cost_vs_pool.gp");

@@ -1,0 +1,39 @@
+// The `leadbench eval` entry point: shared option parsing in front of evaluation's cmd_eval.
+#include "experiments/cmd_eval.h"
+
+#include "evaluation/eval_command.h"
+#include "experiments/cli.h"
+
+#include <algorithm>
+#include <iostream>
+
+namespace lb {
+
+int cmd_eval_cli(const std::vector<std::string>& args) {
+  const std::vector<std::string> with_value = {"--suite", "--data", "--predictions", "--json"};
+  const std::vector<std::string> bools = {"--skip-bad", "--unsafe-no-sandbox"};
+  ParsedArgs p;
+  try {
+    p = parse_args(args, with_value, bools);
+    if (!p.positional.empty())
+      throw UsageError("eval takes no positional arguments (got '" + p.positional[0] + "'); name files with --data and --predictions");
+  } catch (const UsageError& e) {
+    std::cerr << "leadbench eval: " << e.what() << "\n" << eval_usage();
+    return 2;
+  }
+  if (p.common.help) {
+    std::cout << eval_usage();
+    return 0;
+  }
+  apply_common_flags(p.common);
+  // Rebuilt for the scorer's own reader, which knows only its options and key=value settings.
+  std::vector<std::string> rest;
+  for (const auto& [flag, value] : p.flags) {
+    rest.push_back(flag);
+    if (std::find(bools.begin(), bools.end(), flag) == bools.end()) rest.push_back(value);
+  }
+  rest.insert(rest.end(), p.overrides.begin(), p.overrides.end());
+  return cmd_eval(rest);
+}
+
+}  // namespace lb
