@@ -185,3 +185,24 @@ TEST_CASE("regime: hand-computed conditions on two clusters", "[regime]") {
   // No record: an error.
   CHECK_THROWS(lb::compute_regime(lb::RegimeInput{}));
 }
+
+TEST_CASE("regime: a record without LEAD's group sizes is an error naming the file", "[regime][bad-input]") {
+  fs::path dir = lbtest::fresh_dir("regime_bad");
+  const std::string path = (dir / "random.json").string();
+  lbtest::FakeRun f;
+  f.name = f.selector = "random";
+  f.scores = {1, 1, 1, 1};
+  f.stderrs = {1, 1, 1, 1};
+  lb::write_json_atomic(path, lbtest::fake_record(f));
+  CHECK_THROWS_WITH(lb::regime_groups_of_record(path), Catch::Contains(path) && Catch::Contains("cluster_task_sizes"));
+  nlohmann::json rec = lbtest::fake_record(f);
+  rec["telemetry"]["offline"] = {{"pool_size", 100}, {"cluster_task_sizes", {{{"a", 60}, {"b", -1}}}}};
+  lb::write_json_atomic(path, rec);
+  CHECK_THROWS_WITH(lb::regime_groups_of_record(path), Catch::Contains("cluster_task_sizes[0].b"));
+  rec["telemetry"]["offline"]["cluster_task_sizes"] = {{{"a", 60}, {"b", 40}}};
+  lb::write_json_atomic(path, rec);
+  const auto g = lb::regime_groups_of_record(path);
+  CHECK(g.pool_size == 100);
+  CHECK(g.clusters == std::vector<std::vector<int64_t>>{{60, 40}});
+  fs::remove_all(dir);
+}
