@@ -140,6 +140,11 @@ TEST_CASE("paper_regime sweep: its selectors and seeds, LEAD with the round floo
       CHECK(fs::path(run.config.selection.fixed_ids_from) == fs::path(lead_record.at(run.config.seed)));
     }
   }
+  // `sweep --dry-run` accepts it and writes nothing.
+  fs::path out = lbtest::fresh_dir("paper_regime_dry");
+  REQUIRE(lb::cmd_sweep({config.string(), "--out", out.string(), "--dry-run", "--quiet"}) == 0);
+  CHECK(fs::is_empty(out));
+  fs::remove_all(out);
 }
 
 TEST_CASE("regime: hand-computed conditions on two clusters", "[regime]") {
