@@ -265,8 +265,12 @@ TEST_CASE("IFD with Cherry's k-means warm-up sampling embeds the pool once more 
 
 namespace {
 
+std::filesystem::path fixed_test_dir() {
+  return std::filesystem::temp_directory_path() / ("leadbench_test_fixed_" + std::to_string(::getpid()));
+}
+
 std::string write_temp(const std::string& name, const std::string& text) {
-  auto dir = std::filesystem::temp_directory_path() / ("leadbench_test_fixed_" + std::to_string(::getpid()));
+  auto dir = fixed_test_dir();
   std::filesystem::create_directories(dir);
   const std::string path = (dir / name).string();
   std::ofstream(path) << text;
@@ -290,6 +294,7 @@ TEST_CASE("fixed: the replay list from a record, a JSON list or a file of uids",
   CHECK(load_fixed_ids(write_temp("ids.txt", "s7\n  s2 \n\ns9\n"), pool) == want);
   CHECK(load_fixed_ids(write_temp("ids.json", "[\"s7\", \"s2\", \"s9\"]"), pool) == want);
   CHECK(load_fixed_ids(write_temp("rec.json", R"({"selected": {"unique": 3, "uids": ["s7", "s2", "s9"]}})"), pool) == want);
+  std::filesystem::remove_all(fixed_test_dir());
 }
 
 TEST_CASE("fixed: unknown, repeated or no ids are errors naming the file and the entry", "[baselines][fixed][bad-input]") {
@@ -310,6 +315,7 @@ TEST_CASE("fixed: unknown, repeated or no ids are errors naming the file and the
   path = write_temp("numbers.json", "[1, 2]");
   CHECK_THAT(load_error(path, pool), Catch::Contains("entry 0") && Catch::Contains("not a uid string"));
   CHECK_THAT(load_error("/nonexistent/ids.txt", pool), Catch::Contains("/nonexistent/ids.txt") && Catch::Contains("not found"));
+  std::filesystem::remove_all(fixed_test_dir());
 }
 
 TEST_CASE("fixed: trains the listed samples once, for the configured epochs, in full batches", "[baselines][fixed]") {
