@@ -61,6 +61,9 @@ class Selector {
   virtual std::optional<Round> next_round(SelectionContext& ctx) = 0;
   // What the trainer computed anyway during the round.
   virtual void observe(SelectionContext& ctx, const RoundFeedback& feedback) {}
+  // Whether observe() reads RoundFeedback::grad_mean: the runner has the trainer compute the
+  // gradient sketch only for selectors that ask, so that the others' costs carry no sketch.
+  virtual bool wants_gradient_sketch() const { return false; }
   // Per-round telemetry and anything else worth keeping in the run record.
   virtual nlohmann::json telemetry() const { return nlohmann::json::object(); }
 };

@@ -146,22 +146,23 @@ Trainer::Trainer(DecoderModel model, const TrainConfig& cfg, const TokenCache& t
   if (cfg_.sketch == "all") sketch_params_ = params_;
   if (cfg_.sketch == "last_block" && sketch_params_.empty())
     throw ConfigError("train.sketch = last_block, but the last block has no trainable parameters; use countsketch or none");
-  if (cfg_.sketch == "countsketch") {
-    int64_t n = 0;
-    for (const auto& p : params_) n += p.numel();
-    auto index = torch::empty({n}, torch::kInt64);
-    auto sign = torch::empty({n}, torch::kFloat32);
-    int64_t* ix = index.data_ptr<int64_t>();
-    float* sg = sign.data_ptr<float>();
-    const uint64_t dim = static_cast<uint64_t>(cfg_.sketch_dim);
-    for (int64_t j = 0; j < n; ++j) {
-      const uint64_t h = mix64(kCountSketchSeed ^ mix64(static_cast<uint64_t>(j)));
-      ix[j] = static_cast<int64_t>((h >> 1) % dim);
-      sg[j] = (h & 1) ? 1.0f : -1.0f;
-    }
-    sketch_index_ = index.to(device_);
-    sketch_sign_ = sign.to(device_);
+}
+
+void Trainer::build_countsketch() {
+  int64_t n = 0;
+  for (const auto& p : params_) n += p.numel();
+  auto index = torch::empty({n}, torch::kInt64);
+  auto sign = torch::empty({n}, torch::kFloat32);
+  int64_t* ix = index.data_ptr<int64_t>();
+  float* sg = sign.data_ptr<float>();
+  const uint64_t dim = static_cast<uint64_t>(cfg_.sketch_dim);
+  for (int64_t j = 0; j < n; ++j) {
+    const uint64_t h = mix64(kCountSketchSeed ^ mix64(static_cast<uint64_t>(j)));
+    ix[j] = static_cast<int64_t>((h >> 1) % dim);
+    sg[j] = (h & 1) ? 1.0f : -1.0f;
   }
+  sketch_index_ = index.to(device_);
+  sketch_sign_ = sign.to(device_);
 }
 
 void Trainer::set_lr(double lr) {
@@ -169,7 +170,7 @@ void Trainer::set_lr(double lr) {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
-torch::Tensor Trainer::gradient_sketch() {
+torch::Tensor Trainer::current_sketch() {
   auto flat_grads = [](const std::vector<torch::Tensor>& ps) {
     std::vector<torch::Tensor> flat;
     flat.reserve(ps.size());
@@ -182,6 +183,10 @@ torch::Tensor Trainer::gradient_sketch() {
   };
   if (cfg_.sketch == "last_block" || cfg_.sketch == "all") return flat_grads(sketch_params_);
   if (cfg_.sketch == "countsketch") {
+    if (!sketch_ready_) {
+      build_countsketch();
+      sketch_ready_ = true;
+    }
     auto sketch = torch::zeros({cfg_.sketch_dim}, sketch_sign_.options());
     sketch.index_add_(0, sketch_index_, flat_grads(params_) * sketch_sign_);
     return sketch;
@@ -275,8 +280,9 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
     fb.tokens += step_tokens;
     if (n_valid == 0) continue;  // nothing to learn from (every response truncated away): no step
 
-    if (cfg_.sketch != "none") {
-      auto g = gradient_sketch();
+    if (gradient_sketch()) {
+      ++sketched_steps_;
+      auto g = current_sketch();
       if (sketch_sum.defined()) sketch_sum.add_(g);
       else sketch_sum = g.clone();
     }

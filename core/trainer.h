@@ -1,7 +1,8 @@
 // The one trainer every selector shares: AdamW, gradient accumulation and clipping, LR schedules,
 // bf16 autocast on CUDA, and in-loop by-products that selectors may use at no extra cost:
-// each sample's mean response-token loss (from the same forward pass as the update) and a sketch
-// of the round's mean gradient (LEAD's loss-change estimate).
+// each sample's mean response-token loss (from the same forward pass as the update) and, when the
+// selector asks for it (Selector::wants_gradient_sketch), a sketch of the round's mean gradient
+// (LEAD's loss-change estimate).
 #pragma once
 
 #include "core/ledger.h"
@@ -95,6 +96,13 @@ class Trainer {
 
   // Schedules that decay (linear, cosine) need the planned total; others ignore it.
   void set_planned_total_steps(int64_t total) { planned_total_ = total; }
+  // Whether train_round computes the gradient sketch of cfg.sketch (on by default; the runner turns
+  // it off for selectors that do not read it). Off, RoundFeedback::grad_mean stays undefined; the
+  // sketch only reads gradients, so the update is the same either way.
+  void set_gradient_sketch(bool on) { sketch_on_ = on; }
+  bool gradient_sketch() const { return sketch_on_ && cfg_.sketch != "none"; }
+  // Optimizer steps whose gradient was sketched, over this trainer's life.
+  int64_t sketched_steps() const { return sketched_steps_; }
   int64_t step() const { return step_; }
   DecoderModel& model() { return model_; }
   const TrainConfig& config() const { return cfg_; }
@@ -117,13 +125,17 @@ class Trainer {
   int64_t round_ = 0;
   int64_t planned_total_ = 0;
   uint64_t shuffle_counter_ = 0;
+  bool sketch_on_ = true;
+  bool sketch_ready_ = false;   // countsketch buckets and signs built (on first use)
+  int64_t sketched_steps_ = 0;
 
   std::vector<torch::Tensor> params_;         // model_->trainable_parameters(), the optimizer's
   std::vector<std::string> param_names_;      // their named_parameters names (checkpoints)
   std::vector<torch::Tensor> sketch_params_;  // last_block / all: parameters whose gradients are sketched
   torch::Tensor sketch_index_;                // countsketch: bucket of every trainable coordinate [N] int64
   torch::Tensor sketch_sign_;                 // countsketch: +-1 of every trainable coordinate [N] float32
-  torch::Tensor gradient_sketch();            // the current .grad of the tracked parameters, 1-D float32
+  torch::Tensor current_sketch();             // the current .grad of the tracked parameters, 1-D float32
+  void build_countsketch();                   // sketch_index_ / sketch_sign_
   void set_lr(double lr);
 };
 

@@ -5,9 +5,11 @@
 #include "core/pool_convert.h"
 #include "evaluation/world.h"
 #include "experiments/experiment_config.h"
+#include "experiments/regime.h"
 
 #include <filesystem>
 
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -24,6 +26,7 @@ const char* const kDataUsage =
     "  validate  check a messages-format JSONL file record by record\n"
     "  stats     counts per source, length percentiles, duplicates, rejected records\n"
     "  world     write the synthetic world (pool, base corpus, suites) as files to read\n"
+    "  regime    the smallest pool at which LEAD runs in the paper's regime, from LEAD run records\n"
     "`leadbench data <command> --help` explains each.\n";
 
 const char* const kConvertUsage =
@@ -68,6 +71,17 @@ const char* const kWorldUsage =
     "  DIR/pool.jsonl        the instruction pool, messages format, with each sample's true defect\n"
     "  DIR/corpus.txt        the base corpus, one document per line (newlines inside shown as \\n)\n"
     "  DIR/<suite>.jsonl     one line per item: id, group, prompt, choices/answer or references, tests\n";
+
+const char* const kRegimeUsage =
+    "usage: leadbench data regime RECORD.json... [--rho R] [--budget-fraction F] [--batch-size B]\n"
+    "                             [--step N] [--json OUT.json]\n"
+    "From LEAD run records' (cluster, task) group sizes (telemetry.offline.cluster_task_sizes), scaled\n"
+    "to a pool P by their shares, the smallest P (a multiple of --step, default 100) at which, for\n"
+    "every record:\n"
+    "  (a) every group holding >= 1 % of the pool has quota floor(n * rho) >= 1,\n"
+    "  (b) the mean cluster's round, sum over its groups of floor(n * rho), is >= 2 batches,\n"
+    "  (c) budget / mean round is within 2x of the paper's rounds (15 000 / 1 300 at pool 600 000).\n"
+    "Defaults: rho, budget fraction and batch size of the records' config (else 0.015, 0.025, 16).\n";
 
 const char* const kStatsUsage =
     "usage: leadbench data stats FILE.jsonl [--json OUT.json] [--skip-bad]\n"
@@ -190,6 +204,72 @@ int run_stats(const std::vector<std::string>& args) {
   return 0;
 }
 
+double number_flag(const Args& a, const std::string& flag, double fallback) {
+  auto it = a.values.find(flag);
+  if (it == a.values.end()) return fallback;
+  try {
+    size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used != it->second.size() || !std::isfinite(v) || v <= 0) throw std::invalid_argument("bad");
+    return v;
+  } catch (const std::exception&) {
+    throw Usage(flag + " must be a positive number, got '" + it->second + "'");
+  }
+}
+
+int run_regime(const std::vector<std::string>& args) {
+  Args a = parse(args, 1, {"--rho", "--budget-fraction", "--batch-size", "--step", "--json"}, {});
+  if (a.positional.empty()) throw Usage("give at least one LEAD run record");
+  RegimeInput in;
+  // The records' own settings are the defaults.
+  const nlohmann::json first = read_json_file(a.positional[0]);
+  if (first.is_object() && first.contains("config") && first["config"].is_object()) {
+    const auto& c = first["config"];
+    if (c.contains("lead") && c["lead"].contains("rho")) in.rho = c["lead"]["rho"].get<double>();
+    if (c.contains("train") && c["train"].contains("batch_size")) in.batch_size = c["train"]["batch_size"].get<int64_t>();
+    if (c.contains("selection") && c["selection"].contains("budget_fraction"))
+      in.budget_fraction = c["selection"]["budget_fraction"].get<double>();
+  }
+  in.rho = number_flag(a, "--rho", in.rho);
+  in.budget_fraction = number_flag(a, "--budget-fraction", in.budget_fraction);
+  in.batch_size = static_cast<int64_t>(number_flag(a, "--batch-size", static_cast<double>(in.batch_size)));
+  in.step = static_cast<int64_t>(number_flag(a, "--step", static_cast<double>(in.step)));
+  for (const auto& path : a.positional) in.records.push_back(regime_groups_of_record(path));
+  const RegimeResult r = compute_regime(in);
+  auto line = [](const char* what, const RegimeAt& at) {
+    char b[400];
+    std::snprintf(b, sizeof(b),
+                  "%s pool %lld: budget %lld, smallest quota of a group >= 1 %% %lld, mean round %.1f samples "
+                  "(smallest cluster's %lld), %.1f rounds to the budget; (a) %s (b) %s (c) %s\n",
+                  what, (long long)at.pool, (long long)at.budget, (long long)at.smallest_listed_quota, at.mean_round,
+                  (long long)at.smallest_round, at.rounds, at.a ? "yes" : "no", at.b ? "yes" : "no", at.c ? "yes" : "no");
+    return std::string(b);
+  };
+  std::printf("regime from %zu record(s); rho %g, budget %g %% of the pool, batch %lld, step %lld\n",
+              in.records.size(), in.rho, in.budget_fraction * 100, (long long)in.batch_size, (long long)in.step);
+  std::printf("paper: %lld / %lld = %.2f rounds; (c) allows %.2f to %.2f\n", (long long)in.paper_budget,
+              (long long)in.paper_round, r.paper_rounds, r.paper_rounds / in.max_rounds_factor, r.rounds_limit);
+  std::printf("smallest pool meeting (a) alone: %lld, (b) alone: %lld, (c) alone: %lld\n", (long long)r.pool_a,
+              (long long)r.pool_b, (long long)r.pool_c);
+  if (r.chosen.pool > 0)
+    std::fputs(line("smallest pool meeting all three:", r.chosen).c_str(), stdout);
+  else
+    std::printf("no pool up to %lld meets all three\n", (long long)in.max_pool);
+  std::fputs(line("at the paper's", r.at_paper_pool).c_str(), stdout);
+  std::printf("round floor of one batch (%lld) binds at the paper's pool: %s (smallest cluster's round %lld)\n",
+              (long long)in.batch_size, r.at_paper_pool.smallest_round < in.batch_size ? "yes" : "no",
+              (long long)r.at_paper_pool.smallest_round);
+  if (a.values.count("--json")) {
+    nlohmann::json j = r.to_json();
+    j["records"] = a.positional;
+    j["rho"] = in.rho;
+    j["budget_fraction"] = in.budget_fraction;
+    j["batch_size"] = in.batch_size;
+    write_json_atomic(a.values.at("--json"), j);
+  }
+  return r.chosen.pool > 0 ? 0 : 1;
+}
+
 int run_world(const std::vector<std::string>& args) {
   Args a = parse(args, 1, {"--out"}, {});
   std::string config;
@@ -244,6 +324,7 @@ int cmd_data(const std::vector<std::string>& args) {
                       : command == "validate" ? kValidateUsage
                       : command == "stats" ? kStatsUsage
                       : command == "world" ? kWorldUsage
+                      : command == "regime" ? kRegimeUsage
                                            : nullptr;
   if (!usage) {
     std::cerr << "leadbench data: unknown command '" << command << "'\n" << kDataUsage;
@@ -257,6 +338,7 @@ int cmd_data(const std::vector<std::string>& args) {
     if (command == "convert") return run_convert(args);
     if (command == "validate") return run_validate(args);
     if (command == "world") return run_world(args);
+    if (command == "regime") return run_regime(args);
     return run_stats(args);
   } catch (const Usage& e) {
     std::cerr << "leadbench data " << command << ": " << e.what() << "\n" << usage;

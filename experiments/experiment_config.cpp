@@ -14,9 +14,24 @@ namespace lb {
 
 nlohmann::json experiment_config_json(const ExperimentConfig& cfg) { return config_to_json(cfg); }
 
+namespace {
+// Selection knobs added after results were committed, left out of the hash at their neutral value:
+// lead.min_round_samples = 0 (no round floor) and selection.fixed_ids_from = "" (no replay list).
+void drop_neutral_selection_fields(nlohmann::json& config) {
+  auto erase_if = [](nlohmann::json& section, const char* key, const nlohmann::json& neutral) {
+    if (!section.is_object()) return;
+    const auto it = section.find(key);
+    if (it != section.end() && *it == neutral) section.erase(it);
+  };
+  if (config.contains("lead")) erase_if(config["lead"], "min_round_samples", 0);
+  if (config.contains("selection")) erase_if(config["selection"], "fixed_ids_from", "");
+}
+}  // namespace
+
 nlohmann::json experiment_hash_view(nlohmann::json config) {
   if (!config.is_object()) return config;
   config.erase("runtime");
+  drop_neutral_selection_fields(config);
   if (config.contains("pretrain")) drop_neutral_pretrain_fields(config["pretrain"]);
   for (const char* m : {"model", "proxy_model"})
     if (config.contains(m)) drop_neutral_model_fields(config[m]);
@@ -98,7 +113,7 @@ ExperimentConfig load_experiment_config(const std::string& path, const std::vect
 }
 
 std::vector<std::string> known_selectors() {
-  std::vector<std::string> names = {"lead", "base"};
+  std::vector<std::string> names = {"lead", "base", "fixed"};
   for (const auto& b : baseline_names()) names.push_back(b);
   return names;
 }
@@ -140,6 +155,10 @@ void validate_experiment_config(const ExperimentConfig& cfg, const std::string& 
   if (!(cfg.pretrain.copy_warmup_suffixes >= 0 && cfg.pretrain.copy_warmup_suffixes <= 1))
     fail("pretrain.copy_warmup_suffixes", "must be a share between 0 and 1");
   if (cfg.selection.selector == "lead") cfg.lead.validate();
+  if (cfg.selection.selector == "fixed" && cfg.selection.fixed_ids_from.empty())
+    fail("selection.fixed_ids_from", "selector fixed needs the samples to train: a run record, a JSON list of uids or a file of uids");
+  if (cfg.selection.selector != "fixed" && !cfg.selection.fixed_ids_from.empty())
+    fail("selection.fixed_ids_from", "is only read by selector fixed, but the selector is '" + cfg.selection.selector + "'");
 }
 
 }  // namespace lb

@@ -26,11 +26,14 @@ struct SelectionConfig {
   std::string selector = "lead";  // lead | base (no training) | any baseline name
   double budget_fraction = 0.025;  // unique samples to select, as a share of the pool (paper: 2.5 %)
   int64_t max_rounds = 10000;      // runner's cap on rounds for any selector
+  std::string fixed_ids_from;      // selector fixed: the samples to train (a run record, a JSON list or a file of uids)
 
   template <class V> void visit(V& v) {
     v.field("selector", selector, "lead | base (no training: the discrimination check) | a baseline name (see `leadbench run --help`)");
     v.field("budget_fraction", budget_fraction, "share of the pool to select (unique samples); the paper's headline is 2.5 %");
     v.field("max_rounds", max_rounds, "the runner stops any selector after this many rounds");
+    v.field("fixed_ids_from", fixed_ids_from,
+            "selector fixed (the replay control) only: a run record (its selected.uids), a JSON list of uids or a file of uids, one per line");
   }
 };
 

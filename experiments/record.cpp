@@ -239,4 +239,52 @@ std::string machine_description() {
   return std::string(host) + ", " + std::to_string(cores) + " cores, " + u.sysname + " " + u.release + " " + u.machine;
 }
 
+TrainingFairness training_fairness(int64_t budget, int64_t batch_size, int64_t epochs, int64_t optimizer_steps,
+                                   int64_t sample_passes) {
+  TrainingFairness f;
+  if (budget <= 0 || batch_size <= 0 || epochs <= 0) return f;  // nothing to compare with
+  f.known = true;
+  f.batch_size = batch_size;
+  f.optimizer_steps = optimizer_steps;
+  f.sample_passes = sample_passes;
+  f.reference_passes = budget * epochs;
+  f.reference_steps = epochs * ((budget + batch_size - 1) / batch_size);
+  f.steps_ratio = static_cast<double>(optimizer_steps) / static_cast<double>(f.reference_steps);
+  f.passes_ratio = static_cast<double>(sample_passes) / static_cast<double>(f.reference_passes);
+  // A tiny tolerance so that exactly 10 % off (e.g. 55 of 50 steps) counts as within.
+  const double tol = 0.10 + 1e-9;
+  f.within_10pct = std::fabs(f.steps_ratio - 1.0) <= tol && std::fabs(f.passes_ratio - 1.0) <= tol;
+  return f;
+}
+
+TrainingFairness training_fairness_of_record(const nlohmann::json& record) {
+  if (!record.is_object() || !record.contains("selected") || !record.contains("config")) return {};
+  const auto& sel = record["selected"];
+  const auto& cfg = record["config"];
+  if (!sel.is_object() || !sel.contains("optimizer_steps") || !sel.contains("sample_passes") ||
+      !sel["optimizer_steps"].is_number() || !sel["sample_passes"].is_number())
+    return {};
+  if (!cfg.is_object() || !cfg.contains("train") || !cfg["train"].is_object()) return {};
+  const auto& train = cfg["train"];
+  if (!train.contains("batch_size") || !train.contains("epochs") || !train["batch_size"].is_number() ||
+      !train["epochs"].is_number() || !record.contains("budget") || !record["budget"].is_number())
+    return {};
+  return training_fairness(record["budget"].get<int64_t>(), train["batch_size"].get<int64_t>(),
+                           train["epochs"].get<int64_t>(), sel["optimizer_steps"].get<int64_t>(),
+                           sel["sample_passes"].get<int64_t>());
+}
+
+nlohmann::json TrainingFairness::to_json() const {
+  if (!known) return nullptr;
+  return {{"batch_size", batch_size},
+          {"optimizer_steps", optimizer_steps},
+          {"sample_passes", sample_passes},
+          {"reference", {{"optimizer_steps", reference_steps},
+                         {"sample_passes", reference_passes},
+                         {"rule", "static protocol: budget x train.epochs sample passes in full batches of train.batch_size"}}},
+          {"steps_ratio", steps_ratio},
+          {"passes_ratio", passes_ratio},
+          {"within_10pct", within_10pct}};
+}
+
 }  // namespace lb

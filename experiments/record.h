@@ -77,6 +77,24 @@ std::string run_record_file_name(const std::string& name, double budget_fraction
 // as independent: sqrt(sum se_i^2) / k.
 void average_of_suites(const std::vector<SuiteScore>& suites, double* value, double* stderr_value);
 
+// The fair-training rule (paper/FAIRNESS.md): a run's tuned model should get the compute of the
+// static protocol for its budget, in the run's batch size: sample passes = budget x train.epochs and
+// optimizer steps = train.epochs x ceil(budget / train.batch_size), each within 10 %.
+struct TrainingFairness {
+  bool known = false;  // false: nothing trained (base) or a record without the counts
+  int64_t batch_size = 0;
+  int64_t optimizer_steps = 0, sample_passes = 0;
+  int64_t reference_steps = 0, reference_passes = 0;
+  double steps_ratio = 0, passes_ratio = 0;  // this run / the reference
+  bool within_10pct = false;
+  nlohmann::json to_json() const;  // {batch_size, optimizer_steps, sample_passes, reference, ..., within_10pct}
+};
+TrainingFairness training_fairness(int64_t budget, int64_t batch_size, int64_t epochs, int64_t optimizer_steps,
+                                   int64_t sample_passes);
+// From a record's budget, config.train and selected.{optimizer_steps, sample_passes}; records made
+// before the rule existed carry these too.
+TrainingFairness training_fairness_of_record(const nlohmann::json& record);
+
 // UTC now as ISO 8601 ("2026-11-28T20:40:00Z").
 std::string utc_now_iso8601();
 // This machine in a few words ("hostname, 2 cores, Linux 6.1").

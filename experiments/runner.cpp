@@ -2,6 +2,7 @@
 #include "experiments/runner.h"
 
 #include "baselines/factory.h"
+#include "baselines/fixed_selector.h"
 #include "core/device.h"
 #include "core/inference.h"
 #include "core/json_io.h"
@@ -77,10 +78,11 @@ BaseCorpus corpus_of(const World& world, const WorldConfig& world_cfg, const Pre
   return c;
 }
 
-std::unique_ptr<Selector> make_selector(const ExperimentConfig& cfg) {
+std::unique_ptr<Selector> make_selector(const ExperimentConfig& cfg, const std::vector<SampleId>& fixed_ids) {
   const std::string& name = cfg.selection.selector;
   if (name == "base") return nullptr;
   if (name == "lead") return std::make_unique<LeadSelector>(cfg.lead);
+  if (name == "fixed") return std::make_unique<FixedSelector>(fixed_ids, cfg.selection.fixed_ids_from);
   return make_baseline(name, cfg.baselines);
 }
 
@@ -115,6 +117,9 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   const Pool& pool = world.pool;
   ByteTokenizer tok;
   TokenCache tokens = TokenCache::build(pool, tok, cfg.model.max_seq_len);
+  // The replay control's list, checked against the pool before any training.
+  std::vector<SampleId> fixed_ids;
+  if (cfg.selection.selector == "fixed") fixed_ids = load_fixed_ids(cfg.selection.fixed_ids_from, pool);
 
   // Base model (cached), and the proxy model when the selector needs it (pre-trained before the
   // run's clock so that it is not charged to any phase, like a downloaded checkpoint).
@@ -152,10 +157,13 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   };
   ctx.make_trainer = [&](DecoderModel m) {
     uint64_t s = Rng::derive(seeds.data_order, "make_trainer." + std::to_string(warm_counter++)).next_u64();
-    return std::make_unique<Trainer>(m, cfg.train, tokens, ledger, device, s);
+    auto t = std::make_unique<Trainer>(m, cfg.train, tokens, ledger, device, s);
+    t->set_gradient_sketch(false);  // warm-up models: nobody reads their sketch
+    return t;
   };
 
-  std::unique_ptr<Selector> selector = make_selector(cfg);
+  std::unique_ptr<Selector> selector = make_selector(cfg, fixed_ids);
+  trainer.set_gradient_sketch(selector && selector->wants_gradient_sketch());
   nlohmann::json rounds = nlohmann::json::array();
   std::vector<SampleId> selected_order;
   std::vector<int32_t> times_trained(pool.size(), 0);
@@ -326,9 +334,23 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   rec["selected"] = {{"unique", selected_order.size()},
                      {"sample_passes", sample_passes},
                      {"optimizer_steps", trainer.step()},
+                     {"gradient_sketch", trainer.gradient_sketch() ? cfg.train.sketch : std::string("none")},
+                     {"sketched_steps", trainer.sketched_steps()},
                      {"stop_reason", stop_reason},
                      {"uids", uids}};
   rec["rounds"] = rounds;
+  {
+    // The fair-training rule (paper/FAIRNESS.md): the record carries any mismatch with the static
+    // protocol's compute, and the tables mark it beside the score.
+    const TrainingFairness fair =
+        training_fairness(budget, cfg.train.batch_size, cfg.train.epochs, trainer.step(), sample_passes);
+    rec["fairness"] = fair.to_json();
+    if (fair.known && !fair.within_10pct)
+      stage("run " + label + ": WARNING training compute differs from the static protocol by more than 10 %: " +
+            std::to_string(fair.optimizer_steps) + " optimizer steps (reference " + std::to_string(fair.reference_steps) +
+            "), " + std::to_string(fair.sample_passes) + " sample passes (reference " +
+            std::to_string(fair.reference_passes) + "); tables mark this run (paper/FAIRNESS.md)");
+  }
   rec["picks"] = {{"by_source", by_source},
                   {"by_defect", by_defect},
                   {"by_source_and_defect", by_both},

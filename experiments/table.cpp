@@ -105,6 +105,9 @@ std::string latex_text(std::string s) {
     } else if (s.compare(i, 2, "†") == 0 || s.compare(i, 3, "†") == 0) {
       out += "$^\\dagger$";
       i += 3;
+    } else if (s.compare(i, 3, "‡") == 0) {
+      out += "$^\\ddagger$";
+      i += 3;
     } else {
       out += s[i++];
     }
@@ -127,6 +130,9 @@ struct RowStats {
   std::map<std::string, double> seconds, tokens;
   double selection_cost = 0;
   double speedup = std::nan("");  // this row's selection cost / reference's
+  // The fair-training rule (paper/FAIRNESS.md), over the row's runs that record their counts.
+  int fair_known = 0, fair_outside = 0;
+  double steps = 0, reference_steps = 0, passes = 0, reference_passes = 0;  // means over those runs
 };
 
 struct Block {
@@ -269,6 +275,18 @@ Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std:
     double c = 0;
     for (auto* r : row.runs) c += r->selection_cost_seconds;
     s.selection_cost = c / row.runs.size();
+    for (auto* r : row.runs) {
+      const TrainingFairness f = training_fairness_of_record(r->raw);
+      if (!f.known) continue;
+      ++s.fair_known;
+      s.fair_outside += f.within_10pct ? 0 : 1;
+      s.steps += static_cast<double>(f.optimizer_steps);
+      s.reference_steps += static_cast<double>(f.reference_steps);
+      s.passes += static_cast<double>(f.sample_passes);
+      s.reference_passes += static_cast<double>(f.reference_passes);
+    }
+    if (s.fair_known > 0)
+      for (double* v : {&s.steps, &s.reference_steps, &s.passes, &s.reference_passes}) *v /= s.fair_known;
   }
 
   // Gaps, paired tests and speedups within each block.
@@ -317,6 +335,14 @@ Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std:
   notes.push_back("`gap` is this row's average minus that of the best other row at the same pool and budget; "
                   "`p` is a two-sided paired t-test of the averages across the seeds both rows share (n/a with fewer than 2).");
   notes.push_back("`data` is the fraction of the pool trained (unique samples), mean over seeds.");
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (st[i].fair_outside > 0)
+      notes.push_back("‡ " + rows[i].label + " (pool " + std::to_string(rows[i].pool_size) + "): " +
+                      std::to_string(st[i].fair_outside) + " of " + std::to_string(st[i].fair_known) +
+                      " runs trained outside the fair-training rule (paper/FAIRNESS.md): " + fmt("%.0f", st[i].steps) +
+                      " optimizer steps against the static protocol's " + fmt("%.0f", st[i].reference_steps) + ", " +
+                      fmt("%.0f", st[i].passes) + " sample passes against " + fmt("%.0f", st[i].reference_passes) +
+                      " (means over those runs); its score mixes which samples with how they were trained.");
   {
     std::string m = "Suites: ";
     bool first = true;
@@ -368,7 +394,7 @@ Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std:
       std::string mark = s.single_seed ? " †" : "";
       md << "| " << rows[i].label << " | " << fmt_percent(s.data_fraction) << " | " << rows[i].runs.size() << " |";
       for (const auto& m : s.suites) md << ' ' << fmt_pm(m) << (std::isfinite(m.mean) ? mark : "") << " |";
-      md << " **" << fmt_pm(s.average) << "**" << mark << " | ";
+      md << " **" << fmt_pm(s.average) << "**" << mark << (s.fair_outside > 0 ? " ‡" : "") << " | ";
       if (s.best_other.empty())
         md << "— | — |\n";
       else
@@ -452,7 +478,7 @@ Tables make_tables(const std::vector<RunRecord>& records, const std::vector<std:
       tx << latex_escape(rows[i].label) << " & " << latex_text(fmt_percent(s.data_fraction)) << " & "
          << rows[i].runs.size();
       for (const auto& m : s.suites) tx << " & " << latex_text(fmt_pm(m) + (std::isfinite(m.mean) ? mark : ""));
-      tx << " & \\textbf{" << latex_text(fmt_pm(s.average)) << "}" << latex_text(mark) << " & ";
+      tx << " & \\textbf{" << latex_text(fmt_pm(s.average)) << "}" << latex_text(mark + (s.fair_outside > 0 ? " ‡" : "")) << " & ";
       if (s.best_other.empty())
         tx << "-- & -- \\\\\n";
       else

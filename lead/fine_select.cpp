@@ -52,8 +52,66 @@ int64_t group_quota(int64_t group_size, double rho) {
   return static_cast<int64_t>(std::floor(static_cast<double>(group_size) * rho * (1.0 + 1e-12)));
 }
 
+std::vector<int64_t> largest_remainder_quotas(const std::vector<int64_t>& sizes, const std::vector<int64_t>& capacity,
+                                              int64_t seats) {
+  if (sizes.size() != capacity.size())
+    throw std::invalid_argument("largest_remainder_quotas: sizes and capacity differ in length");
+  const size_t n = sizes.size();
+  std::vector<int64_t> out(n, 0);
+  std::vector<char> active(n, 0);
+  int64_t capacity_total = 0;
+  for (size_t g = 0; g < n; ++g) {
+    if (sizes[g] < 0 || capacity[g] < 0) throw std::invalid_argument("largest_remainder_quotas: negative size or capacity");
+    active[g] = capacity[g] > 0 ? 1 : 0;
+    capacity_total += capacity[g];
+  }
+  int64_t left = std::min(std::max<int64_t>(seats, 0), capacity_total);
+  while (left > 0) {
+    int64_t total = 0;
+    for (size_t g = 0; g < n; ++g)
+      if (active[g]) total += sizes[g];
+    // Active groups of size 0 (possible only if every active group is empty) share equally.
+    auto weight = [&](size_t g) { return total > 0 ? sizes[g] : int64_t{1}; };
+    int64_t weight_total = 0;
+    for (size_t g = 0; g < n; ++g)
+      if (active[g]) weight_total += weight(g);
+    std::vector<int64_t> share(n, 0);
+    std::vector<std::pair<int64_t, size_t>> remainders;  // (remainder numerator, group)
+    int64_t given = 0;
+    for (size_t g = 0; g < n; ++g) {
+      if (!active[g]) continue;
+      // Exact integer arithmetic: left * weight = share * weight_total + remainder.
+      const __int128 num = static_cast<__int128>(left) * weight(g);
+      share[g] = static_cast<int64_t>(num / weight_total);
+      remainders.emplace_back(static_cast<int64_t>(num % weight_total), g);
+      given += share[g];
+    }
+    std::sort(remainders.begin(), remainders.end(), [&](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first > b.first;
+      if (sizes[a.second] != sizes[b.second]) return sizes[a.second] > sizes[b.second];
+      return a.second < b.second;
+    });
+    for (size_t i = 0; given < left && i < remainders.size(); ++i, ++given) ++share[remainders[i].second];
+    // Groups over capacity keep their capacity; the others' shares are recomputed without them.
+    bool capped = false;
+    for (size_t g = 0; g < n; ++g)
+      if (active[g] && out[g] + share[g] >= capacity[g]) {
+        left -= capacity[g] - out[g];
+        out[g] = capacity[g];
+        active[g] = 0;
+        capped = true;
+      }
+    if (!capped) {
+      for (size_t g = 0; g < n; ++g)
+        if (active[g]) out[g] += share[g];
+      left = 0;
+    }
+  }
+  return out;
+}
+
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
-                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses) {
+                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses, int64_t min_total) {
   FineSelection out;
   auto better = [](const FineCandidate& a, const FineCandidate& b) {
     return utility_ranks_before(a.utility, a.id, b.utility, b.id);
@@ -76,7 +134,15 @@ FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* ut
     quotas[g] = std::min(group_quota(static_cast<int64_t>(groups[g].members.size()), rho), eligible);
     quota_total += quotas[g];
   }
-  if (quota_total == 0 && out.eligible > 0) {
+  if (min_total > 0 && quota_total < std::min(min_total, out.eligible)) {
+    std::vector<int64_t> sizes(groups.size()), capacity(groups.size());
+    for (size_t g = 0; g < groups.size(); ++g) {
+      sizes[g] = static_cast<int64_t>(groups[g].members.size());
+      capacity[g] = scratch.begin[g + 1] - scratch.begin[g];
+    }
+    quotas = largest_remainder_quotas(sizes, capacity, min_total);
+    out.floor_applied = true;
+  } else if (quota_total == 0 && out.eligible > 0) {
     out.min_one_fallback = true;
     for (size_t g = 0; g < groups.size(); ++g) quotas[g] = scratch.begin[g + 1] > scratch.begin[g] ? 1 : 0;
   }

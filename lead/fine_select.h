@@ -8,6 +8,10 @@
 // so that e.g. 200 * 0.015 is 3 despite binary rounding. If every group's quota is 0 but the cluster
 // still has eligible samples (small groups), one sample per group with an eligible member is taken
 // instead (FineSelection::min_one_fallback) so that a round is never empty while the cluster is not.
+// Round floor (min_total > 0, lead.min_round_samples): when the quotas add up to fewer than
+// min_total samples, the round takes min(min_total, eligible) samples instead, apportioned across
+// the task groups in proportion to their sizes by largest remainders (largest_remainder_quotas);
+// the one-per-group fallback is then never needed. A floor below the quotas' total changes nothing.
 #pragma once
 
 #include "core/pool.h"
@@ -37,6 +41,7 @@ struct FineSelection {
   std::vector<std::pair<int, int64_t>> per_task;  // (task, number selected) for each group with a selection
   int64_t eligible = 0;                        // eligible samples in the cluster before this round
   bool min_one_fallback = false;
+  bool floor_applied = false;                  // the round floor replaced the floor(n * rho) quotas
 };
 
 int64_t group_quota(int64_t group_size, double rho);
@@ -52,11 +57,20 @@ struct FineSelectScratch {
   std::vector<int64_t> begin;             // per group: offset of its candidates (size groups + 1)
 };
 
+// Hamilton's method: `seats` apportioned in proportion to `sizes`, each group capped at its
+// `capacity`. Every group first gets floor(seats * size / total); the seats left go one each to the
+// largest remainders (ties: larger group, then lower index). A group whose share exceeds its
+// capacity keeps its capacity and the rest is apportioned again over the others. The result sums to
+// min(seats, sum of capacities). sizes and capacity have the same length; sizes are >= 0.
+std::vector<int64_t> largest_remainder_quotas(const std::vector<int64_t>& sizes, const std::vector<int64_t>& capacity,
+                                              int64_t seats);
+
 // utility and uses are pool-sized arrays indexed by SampleId. One pass reads each member's uses and
 // utility once; the partial sorts then run on the copied candidates.
 // Eligible: min_uses <= uses < max_uses (min_uses = 1 restricts a round to samples already trained).
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
-                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses = 0);
+                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses = 0,
+                          int64_t min_total = 0);
 
 // True when a ranks before b: higher utility, then lower id; NaN last.
 inline bool utility_ranks_before(double ua, SampleId a, double ub, SampleId b) {

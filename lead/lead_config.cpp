@@ -28,6 +28,8 @@ void LeadConfig::validate() const {
   require(reward == "learning_progress" || reward == "mean_idu" || reward == "dev_loss", "reward",
           "must be learning_progress, mean_idu or dev_loss, got '" + reward + "'");
   require(dev_samples >= 1, "dev_samples", "must be >= 1");
+  require(min_round_samples >= -1, "min_round_samples",
+          "must be -1 (one full batch), 0 (no floor) or a sample count, got " + std::to_string(min_round_samples));
   require(max_rounds >= 1, "max_rounds", "must be >= 1, got " + std::to_string(max_rounds));
 }
 

@@ -32,6 +32,11 @@ struct LeadConfig {
   // many sample passes as a static selector does (budget x train.epochs). Without it LEAD would
   // stop after ~1 pass per sample while every baseline trains train.epochs passes.
   bool match_compute = true;
+  // Round floor: every round selects at least this many samples (while the cluster has that many
+  // eligible), apportioned over its task groups by largest remainders (fine_select.h). -1 = one full
+  // batch (train.batch_size); 0 = none, the original rule: floor(n * rho) per group and, when every
+  // quota is 0, one sample per group (the records made before the floor existed; not hashed).
+  int64_t min_round_samples = -1;
 
   template <class V> void visit(V& v) {
     v.field("warmup_fraction", warmup_fraction, "share of the pool the warm-up (IFD) model is trained on; paper 1 %");
@@ -50,10 +55,14 @@ struct LeadConfig {
     v.field("match_compute", match_compute,
             "after the budget is reached, re-select among the selected samples (uses < max_uses) until sample passes = budget x train.epochs, the compute of static selectors; false stops at the budget");
     v.field("max_rounds", max_rounds, "stop after this many rounds even if the budget is not reached");
+    v.field("min_round_samples", min_round_samples,
+            "each round selects at least this many samples, split over the cluster's task groups by largest remainders; -1 = train.batch_size (one full batch), 0 = no floor (floor(n * rho) per group, one per group when all are 0)");
   }
 
   // Throws ConfigError naming the key for values that cannot work (rho = 0, gamma out of (0, 1], ...).
   void validate() const;
+  // The round floor in samples for a trainer of batch size `batch_size` (0 = no floor).
+  int64_t round_floor(int batch_size) const { return min_round_samples < 0 ? batch_size : min_round_samples; }
 };
 
 }  // namespace lb

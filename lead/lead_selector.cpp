@@ -63,6 +63,7 @@ void LeadSelector::prepare(SelectionContext& ctx) {
   if (ctx.budget < 0) throw InputError("LEAD: budget must be >= 0, got " + std::to_string(ctx.budget));
   if (!ctx.base_model || !ctx.make_trainer)
     throw std::invalid_argument("LEAD: the selection context lacks base_model or make_trainer (runner bug)");
+  batch_size_ = ctx.trainer.config().batch_size;
 
   // Dev split for the dev_loss reward: held out of selection, chosen with the selection seed.
   std::vector<char> held_out;
@@ -197,6 +198,7 @@ void LeadSelector::setup(const std::vector<int>& task_of, std::vector<std::strin
     budget = selectable_n;
   }
   budget_ = budget;
+  round_floor_ = cfg_.round_floor(batch_size_);
   if (target_passes < 0) throw std::invalid_argument("LeadSelector::setup: negative target_passes");
   target_passes_ = target_passes;
   if (target_passes_ > 0 && target_passes_ > budget_ * static_cast<int64_t>(cfg_.max_uses)) {
@@ -283,7 +285,7 @@ std::optional<Round> LeadSelector::select_round() {
     if (drawn < 0) break;
     if ((consolidating_ ? cluster_repeatable_ : cluster_eligible_)[drawn] > 0) {
       sel = fine_select(groups_.clusters[drawn], utility_.data(), uses_.data(), cfg_.max_uses, cfg_.rho, scratch_,
-                        consolidating_ ? 1 : 0);
+                        consolidating_ ? 1 : 0, round_floor_);
     } else {
       sel = FineSelection{};
     }
@@ -381,6 +383,7 @@ std::optional<Round> LeadSelector::select_round() {
   rec["passes_so_far"] = passes_;
   rec["trimmed_to_budget"] = trimmed;
   rec["min_one_fallback"] = sel.min_one_fallback;
+  if (round_floor_ > 0) rec["floor_applied"] = sel.floor_applied;
   rec["eligible_in_cluster"] = sel.eligible;
   nlohmann::json pt = nlohmann::json::object();
   for (size_t t = 0; t < per_task.size(); ++t)
@@ -522,6 +525,7 @@ nlohmann::json LeadSelector::telemetry() const {
   j["unique_selected"] = unique_;
   j["sample_passes"] = passes_;
   j["target_sample_passes"] = target_passes_;
+  j["round_floor"] = round_floor_;
   j["online_bookkeeping_seconds"] = bookkeeping_seconds_;
   if (training_seconds_ > 0) {
     j["training_seconds"] = training_seconds_;

@@ -11,7 +11,9 @@
 //     is renormalised over the live arms, no reward is recorded) and the draw is repeated; at most K
 //     redraws per round; when every cluster is retired, selection stops with that reason.
 //   - fewer distinct IFD values than K (all-zero IFD included): K is lowered (see kmeans1d.h).
-//   - all quotas floor(n * rho) zero in the drawn cluster: one sample per task group (fine_select.h).
+//   - the quotas floor(n * rho) of the drawn cluster add up to fewer than lead.min_round_samples
+//     (default one full batch): the floor is apportioned over the task groups by largest remainders;
+//     with min_round_samples = 0 and every quota 0: one sample per task group (fine_select.h).
 //   - a NaN in-loop loss: that sample keeps its utility and is left out of the reward; a NaN
 //     utility (no response tokens) ranks last and is replaced by l + Delta L' once trained.
 //   - no gradient sketch (train.sketch = none): Delta L' = 0.
@@ -45,6 +47,8 @@ class LeadSelector : public Selector {
   std::optional<Round> next_round(SelectionContext& ctx) override;
   void observe(SelectionContext& ctx, const RoundFeedback& feedback) override;
   nlohmann::json telemetry() const override;
+  // Delta L' needs the round's gradient sketch (unless the ablation turns the loss change off).
+  bool wants_gradient_sketch() const override { return cfg_.use_loss_change; }
 
   // The end of the offline stage from precomputed scores: prepare() computes IFD and the base-model
   // losses and calls this; tests and benchmarks call it directly. Arrays are pool-sized;
@@ -59,6 +63,10 @@ class LeadSelector : public Selector {
   void update(const RoundFeedback& feedback, double dev_loss_after = std::numeric_limits<double>::quiet_NaN());
 
   const LeadConfig& config() const { return cfg_; }
+  // The trainer's batch size, which lead.min_round_samples = -1 resolves to; prepare() sets it from
+  // the run's trainer, callers of setup() may set it first (default: TrainConfig's).
+  void set_batch_size(int batch_size) { batch_size_ = batch_size; }
+  int64_t round_floor() const { return round_floor_; }
   const std::vector<double>& utility() const { return utility_; }
   const std::vector<int32_t>& uses() const { return uses_; }
   const std::vector<int>& cluster_of() const { return cluster_of_; }
@@ -108,6 +116,8 @@ class LeadSelector : public Selector {
   int pending_cluster_ = -1;
   bool prepared_ = false;
   bool min_one_logged_ = false;
+  int batch_size_ = TrainConfig{}.batch_size;
+  int64_t round_floor_ = 0;  // samples per round at least (0 = none); from cfg_ and batch_size_ in setup
   std::string stop_reason_;
 
   // Loss-change state: each cluster's last gradient sketch (1-D float32 CPU, undefined: the

@@ -2,6 +2,8 @@
 // sample twice, determinism for a seed, Longest's rule, and the iterative selectors' per-round
 // re-scoring of the whole remaining pool (their selection_inference counters).
 #include "baselines/factory.h"
+#include "baselines/fixed_selector.h"
+#include "core/json_io.h"
 #include "baselines/iterative_selectors.h"
 #include "baselines/static_selectors.h"
 #include "core/inference.h"
@@ -9,7 +11,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -255,4 +261,80 @@ TEST_CASE("IFD with Cherry's k-means warm-up sampling embeds the pool once more 
   World w3;
   auto ctx3 = w3.context(10);
   CHECK_THROWS_WITH(bad.prepare(ctx3), Catch::Contains("warmup_sampling"));
+}
+
+namespace {
+
+std::filesystem::path fixed_test_dir() {
+  return std::filesystem::temp_directory_path() / ("leadbench_test_fixed_" + std::to_string(::getpid()));
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  auto dir = fixed_test_dir();
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string load_error(const std::string& path, const Pool& pool) {
+  try {
+    load_fixed_ids(path, pool);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("fixed: the replay list from a record, a JSON list or a file of uids", "[baselines][fixed]") {
+  Pool pool = tiny_pool(12);
+  const std::vector<SampleId> want = {7, 2, 9};
+  CHECK(load_fixed_ids(write_temp("ids.txt", "s7\n  s2 \n\ns9\n"), pool) == want);
+  CHECK(load_fixed_ids(write_temp("ids.json", "[\"s7\", \"s2\", \"s9\"]"), pool) == want);
+  CHECK(load_fixed_ids(write_temp("rec.json", R"({"selected": {"unique": 3, "uids": ["s7", "s2", "s9"]}})"), pool) == want);
+  std::filesystem::remove_all(fixed_test_dir());
+}
+
+TEST_CASE("fixed: unknown, repeated or no ids are errors naming the file and the entry", "[baselines][fixed][bad-input]") {
+  Pool pool = tiny_pool(12);
+  std::string path = write_temp("unknown.txt", "s1\ns99\n");
+  std::string e = load_error(path, pool);
+  CHECK_THAT(e, Catch::Contains(path) && Catch::Contains("line 2") && Catch::Contains("s99") && Catch::Contains("not in the pool"));
+  path = write_temp("twice.json", "[\"s1\", \"s3\", \"s1\"]");
+  e = load_error(path, pool);
+  CHECK_THAT(e, Catch::Contains(path) && Catch::Contains("entry 2") && Catch::Contains("listed twice") &&
+                    Catch::Contains("entry 0"));
+  path = write_temp("empty.txt", "\n  \n");
+  CHECK_THAT(load_error(path, pool), Catch::Contains(path) && Catch::Contains("empty"));
+  path = write_temp("empty_record.json", R"({"selected": {"uids": []}})");
+  CHECK_THAT(load_error(path, pool), Catch::Contains(path) && Catch::Contains("empty"));
+  path = write_temp("not_record.json", R"({"selected": 3})");
+  CHECK_THAT(load_error(path, pool), Catch::Contains(path) && Catch::Contains("selected.uids"));
+  path = write_temp("numbers.json", "[1, 2]");
+  CHECK_THAT(load_error(path, pool), Catch::Contains("entry 0") && Catch::Contains("not a uid string"));
+  CHECK_THAT(load_error("/nonexistent/ids.txt", pool), Catch::Contains("/nonexistent/ids.txt") && Catch::Contains("not found"));
+  std::filesystem::remove_all(fixed_test_dir());
+}
+
+TEST_CASE("fixed: trains the listed samples once, for the configured epochs, in full batches", "[baselines][fixed]") {
+  World w;
+  auto ctx = w.context(10);
+  ctx.epochs = 2;
+  const std::vector<SampleId> ids = {5, 1, 30, 12, 7, 8, 21, 3};
+  FixedSelector sel(ids, "picks.txt");
+  CHECK_FALSE(sel.wants_gradient_sketch());
+  sel.prepare(ctx);
+  auto round = sel.next_round(ctx);
+  REQUIRE(round);
+  CHECK(round->ids == ids);
+  CHECK(round->epochs == 2);
+  const int64_t before = w.trainer->step();
+  RoundFeedback fb = w.trainer->train_round(round->ids, round->epochs);
+  CHECK(w.trainer->step() - before == 4);  // 2 epochs x 8 samples / batch 4: full batches only
+  CHECK(fb.steps == 4);
+  CHECK_FALSE(sel.next_round(ctx).has_value());
+  CHECK(sel.telemetry()["source"] == "picks.txt");
+  CHECK(sel.telemetry()["listed"] == 8);
 }

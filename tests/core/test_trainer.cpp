@@ -314,6 +314,33 @@ TEST_CASE("countsketch preserves inner products approximately and is determinist
   CHECK_FALSE(trainer.train_round({0, 1, 2, 3}).grad_mean.defined());
 }
 
+TEST_CASE("the gradient sketch is computed only when asked for, and does not change the update", "[trainer][sketch]") {
+  TokenCache tokens = tokens_of(random_chats(8, 18), 64);
+  for (const std::string sketch : {"last_block", "countsketch"}) {
+    INFO("train.sketch = " << sketch);
+    auto run = [&](bool on) {
+      DecoderModel model(tiny_model_config(), LoraConfig{}, 23);
+      Ledger ledger;
+      TrainConfig cfg = small_train_config(4);
+      cfg.sketch = sketch;
+      Trainer trainer(model, cfg, tokens, ledger, torch::kCPU, 6);
+      CHECK(trainer.gradient_sketch());  // on by default
+      trainer.set_gradient_sketch(on);
+      CHECK(trainer.gradient_sketch() == on);
+      RoundFeedback fb = trainer.train_round(iota_ids(8), 2);
+      CHECK(fb.grad_mean.defined() == on);
+      CHECK(trainer.sketched_steps() == (on ? 4 : 0));
+      return std::make_pair(snapshot(model), fb.losses);
+    };
+    auto [with, losses_with] = run(true);
+    auto [without, losses_without] = run(false);
+    // The same computation either way (the sketch only reads gradients): identical weights.
+    REQUIRE(with.size() == without.size());
+    for (size_t i = 0; i < with.size(); ++i) CHECK(torch::equal(with[i], without[i]));
+    CHECK(losses_with == losses_without);
+  }
+}
+
 TEST_CASE("two runs with one seed give identical losses and weights", "[trainer]") {
   TokenCache tokens = tokens_of(random_chats(10, 17), 64);
   auto run = [&]() {

@@ -101,6 +101,47 @@ TEST_CASE("run produces a complete record written atomically") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("run: only LEAD's trainer sketches gradients; the replay control trains LEAD's picks; fairness is recorded") {
+  fs::path dir = fresh_dir("sketch");
+  std::string cfg_path = tiny_config(dir);
+  std::string cache = "runtime.cache_dir=" + (dir / "cache").string();
+  const std::string lead_out = (dir / "lead.json").string(), random_out = (dir / "random.json").string(),
+                    fixed_out = (dir / "fixed.json").string();
+  REQUIRE(lb::cmd_run({cfg_path, cache, "--out", lead_out, "--quiet"}) == 0);
+  REQUIRE(lb::cmd_run({cfg_path, cache, "selection.selector=random", "--out", random_out, "--quiet"}) == 0);
+  REQUIRE(lb::cmd_run({cfg_path, cache, "selection.selector=fixed", "selection.fixed_ids_from=" + lead_out, "--out",
+                       fixed_out, "--quiet"}) == 0);
+  const nlohmann::json lead = lb::read_json_file(lead_out), rnd = lb::read_json_file(random_out),
+                       fixed = lb::read_json_file(fixed_out);
+  CHECK(lead["selected"]["gradient_sketch"] == "last_block");
+  CHECK(lead["selected"]["sketched_steps"] == lead["selected"]["optimizer_steps"]);
+  CHECK(lead["selected"]["sketched_steps"].get<int64_t>() > 0);
+  CHECK(rnd["selected"]["gradient_sketch"] == "none");
+  CHECK(rnd["selected"]["sketched_steps"] == 0);
+  for (const auto& r : rnd["rounds"]) CHECK(r["grad_norm"] == 0);
+  // The replay: LEAD's unique picks, trained once as a static selector does (train.epochs = 1, batch 8).
+  CHECK(fixed["selector"] == "fixed");
+  CHECK(lb::run_record_problems(fixed).empty());
+  CHECK(fixed["selected"]["uids"] == lead["selected"]["uids"]);
+  CHECK(fixed["selected"]["gradient_sketch"] == "none");
+  CHECK(fixed["rounds"].size() == 1);
+  const int64_t n = static_cast<int64_t>(lead["selected"]["uids"].size());
+  CHECK(fixed["selected"]["sample_passes"] == n);
+  CHECK(fixed["selected"]["optimizer_steps"] == (n + 7) / 8);
+  // Fairness: random trains the static protocol; the record says so.
+  CHECK(rnd["fairness"]["within_10pct"] == true);
+  CHECK(rnd["fairness"]["reference"]["optimizer_steps"] == 3);  // ceil(24 / 8) x 1 epoch
+  CHECK(lead["fairness"]["optimizer_steps"] == lead["selected"]["optimizer_steps"]);
+  // A replay list that names a sample outside the pool fails before training, naming the file.
+  const std::string bad = (dir / "bad_ids.txt").string();
+  std::ofstream(bad) << "no-such-sample\n";
+  CHECK_THROWS_WITH(lb::cmd_run({cfg_path, cache, "selection.selector=fixed", "selection.fixed_ids_from=" + bad, "--out",
+                                 (dir / "bad.json").string(), "--quiet"}),
+                    Catch::Contains(bad) && Catch::Contains("line 1") && Catch::Contains("no-such-sample"));
+  CHECK_FALSE(fs::exists(dir / "bad.json"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("run: a copy warm-up pre-trains another base model, cached under its own hash") {
   fs::path dir = fresh_dir("warmup");
   std::string cfg_path = tiny_config(dir);

@@ -130,3 +130,50 @@ TEST_CASE("fine selection equals a full sort on random utilities with many ties"
     CHECK(s.ids == oracle(idx.clusters[k], u, uses, 4, 0.05));
   }
 }
+
+TEST_CASE("largest-remainder quotas: hand-computed apportionments", "[lead][fine][floor]") {
+  // 16 seats over sizes 50/30/20 (total 100): exact shares 8, 4.8, 3.2 -> floors 8, 4, 3 (15); the one
+  // seat left goes to the largest remainder (.8): 8, 5, 3.
+  CHECK(largest_remainder_quotas({50, 30, 20}, {50, 30, 20}, 16) == std::vector<int64_t>{8, 5, 3});
+  // Group 1 can give only 2: it keeps 2, and 14 seats go over 50/20 (70): 10, 4.
+  CHECK(largest_remainder_quotas({50, 30, 20}, {50, 2, 20}, 16) == std::vector<int64_t>{10, 2, 4});
+  // Equal remainders and sizes: the lower index first. 16 over 10/10/10: 5.33 each -> 5, 5, 5 + 1.
+  CHECK(largest_remainder_quotas({10, 10, 10}, {10, 10, 10}, 16) == std::vector<int64_t>{6, 5, 5});
+  // Equal remainders, different sizes: the larger group first. 5 seats over 3/6/1 (10): 1.5, 3, 0.5
+  // -> 1, 3, 0 (4); remainders .5 (size 3) and .5 (size 1): the size-3 group gets the seat.
+  CHECK(largest_remainder_quotas({3, 6, 1}, {3, 6, 1}, 5) == std::vector<int64_t>{2, 3, 0});
+  // More seats than capacity: everything.
+  CHECK(largest_remainder_quotas({4, 2}, {1, 2}, 16) == std::vector<int64_t>{1, 2});
+  CHECK(largest_remainder_quotas({4, 2}, {4, 2}, 0) == std::vector<int64_t>{0, 0});
+  CHECK_THROWS(largest_remainder_quotas({1, 2}, {1}, 3));
+}
+
+TEST_CASE("the round floor fills a batch by largest remainders instead of one per group", "[lead][fine][floor]") {
+  // Sizes 5 and 3 at rho 0.015: every quota floors to 0. Legacy: one per group (2 samples). With a
+  // floor of 4: 4 * 5/8 = 2.5 and 4 * 3/8 = 1.5 -> 2 and 1, then the equal remainders .5/.5 give the
+  // seat to the larger group: 3 and 1.
+  std::vector<TaskGroup> groups = {{0, {0, 1, 2, 3, 4}}, {1, {5, 6, 7}}};
+  std::vector<double> u = {1, 5, 3, 2, 4, 0.1, 0.9, 0.5};
+  std::vector<int32_t> uses(8, 0);
+  FineSelectScratch scratch;
+  FineSelection legacy = fine_select(groups, u.data(), uses.data(), 4, 0.015, scratch);
+  CHECK(legacy.min_one_fallback);
+  CHECK_FALSE(legacy.floor_applied);
+  CHECK(legacy.ids == std::vector<SampleId>{1, 6});
+  FineSelection floored = fine_select(groups, u.data(), uses.data(), 4, 0.015, scratch, 0, 4);
+  CHECK_FALSE(floored.min_one_fallback);
+  CHECK(floored.floor_applied);
+  CHECK(floored.ids == std::vector<SampleId>{1, 4, 2, 6});  // best first within each group
+  CHECK(floored.per_task == std::vector<std::pair<int, int64_t>>{{0, 3}, {1, 1}});
+  // Fewer eligible than the floor: all of them.
+  std::vector<int32_t> most_spent(8, 4);
+  most_spent[0] = 0;
+  most_spent[7] = 0;
+  FineSelection few = fine_select(groups, u.data(), most_spent.data(), 4, 0.015, scratch, 0, 4);
+  CHECK(few.ids == std::vector<SampleId>{0, 7});
+  // A floor below the quotas' total changes nothing: rho 0.5 gives 2 + 1 = 3 >= 2.
+  FineSelection plain = fine_select(groups, u.data(), uses.data(), 4, 0.5, scratch);
+  FineSelection low_floor = fine_select(groups, u.data(), uses.data(), 4, 0.5, scratch, 0, 2);
+  CHECK_FALSE(low_floor.floor_applied);
+  CHECK(low_floor.ids == plain.ids);
+}

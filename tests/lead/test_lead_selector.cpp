@@ -334,6 +334,7 @@ TEST_CASE("LEAD bad input: a task absent from a cluster and tiny groups (quota 0
   }
   LeadConfig cfg;
   cfg.num_clusters = 2;  // rho = 0.015 default: every quota floors to 0 -> one per task group
+  cfg.min_round_samples = 0;  // the original rule, without the round floor
   LeadSelector sel(cfg);
   sel.setup(task, {"big", "small"}, ifd, u, 30, 4);
   REQUIRE(sel.groups().clusters[1].size() == 1);
@@ -345,6 +346,50 @@ TEST_CASE("LEAD bad input: a task absent from a cluster and tiny groups (quota 0
     CHECK(r["min_one_fallback"].get<bool>());
     CHECK(r["selected"].get<int64_t>() <= 2);
   }
+}
+
+TEST_CASE("LEAD round floor: tiny groups fill one full batch per round by largest remainders", "[lead][selector][floor]") {
+  // The pool of the test above: with the default floor (-1 = the batch size, 8 here) a round takes
+  // 8 samples, never the one-per-group fallback, until the budget trims the last round.
+  std::vector<int> task;
+  std::vector<double> ifd, u;
+  for (int i = 0; i < 60; ++i) {
+    task.push_back(i < 20 ? 1 : 0);
+    ifd.push_back(i < 40 ? 0.1 : 0.9);
+    u.push_back(1.0 + i * 0.01);
+  }
+  LeadConfig cfg;
+  cfg.num_clusters = 2;
+  cfg.match_compute = false;
+  REQUIRE(cfg.min_round_samples == -1);
+  LeadSelector sel(cfg);
+  sel.set_batch_size(8);
+  sel.setup(task, {"big", "small"}, ifd, u, 30, 4);
+  CHECK(sel.round_floor() == 8);
+  auto rounds = run_all(sel);
+  CHECK(sel.unique_selected() == 30);
+  REQUIRE(rounds.size() >= 4);
+  const nlohmann::json tel = sel.telemetry();
+  CHECK(tel["round_floor"] == 8);
+  int64_t total = 0;
+  for (size_t r = 0; r < rounds.size(); ++r) {
+    const auto& rec = tel["rounds"][r];
+    CHECK_FALSE(rec["min_one_fallback"].get<bool>());
+    CHECK(rec["floor_applied"].get<bool>());
+    if (r + 1 < rounds.size()) CHECK(rounds[r].size() == 8);
+    total += static_cast<int64_t>(rounds[r].size());
+  }
+  CHECK(total == 30);  // 8 + 8 + 8 + 6 (trimmed to the budget)
+  // The low-IFD cluster (20 of task 0 and 20 of task 1) splits a floor of 8 as 4 + 4.
+  for (size_t r = 0; r < rounds.size(); ++r) {
+    const auto& rec = tel["rounds"][r];
+    if (rec["cluster"].get<int>() != sel.cluster_of()[0] || rec["trimmed_to_budget"].get<int64_t>() > 0) continue;
+    CHECK(rec["per_task"]["big"] == 4);
+    CHECK(rec["per_task"]["small"] == 4);
+  }
+  // A floor of 0 is the original rule, and min_round_samples below -1 is an error naming the key.
+  cfg.min_round_samples = -2;
+  CHECK_THROWS_WITH(cfg.validate(), Catch::Contains("min_round_samples"));
 }
 
 TEST_CASE("LEAD budget 0 and max_rounds stop at once", "[lead][selector]") {
