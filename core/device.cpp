@@ -28,7 +28,13 @@ torch::Device resolve_device(const std::string& spec) {
   throw std::runtime_error("unknown device '" + spec + "'; use auto, cpu or cuda");
 }
 
+int max_threads() { return static_cast<int>(std::max(256u, 4u * std::thread::hardware_concurrency())); }
+
 void set_threads(int n) {
+  if (n > max_threads())
+    throw std::invalid_argument("threads = " + std::to_string(n) + " is more than " + std::to_string(max_threads()) +
+                                " (4 x the " + std::to_string(std::thread::hardware_concurrency()) +
+                                " hardware threads, at least 256); use 0 for all cores or a smaller number");
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
 }

@@ -12,7 +12,10 @@ namespace lb {
 torch::Device resolve_device(const std::string& spec);
 
 // Sets LibTorch's intra-op threads: n > 0 exactly, n <= 0 all cores (Debian's build starts at 1).
+// n above max_threads() throws std::invalid_argument (tens of thousands of threads stall the host).
 void set_threads(int n);
+// The most threads a command accepts: max(256, 4 x the hardware threads).
+int max_threads();
 
 // Waits for queued device work, so that timers measure it (a no-op on CPU).
 void device_synchronize(const torch::Device& device);

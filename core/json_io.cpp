@@ -22,7 +22,16 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Reads a whole gzip file. zlib reports a stream that ends early (no end-of-stream block or no
+// trailer: a cut download or a copy that stopped) not as a read error but as a soft Z_BUF_ERROR
+// after gzread returns 0, so the error state is checked after the last read: a truncated file is
+// an error, never a shorter text. A file that is not gzip data at all (zlib would pass it through
+// as it is) is an error too: a ".gz" name promises compressed data.
 std::string read_gzip(const std::string& path) {
+  std::error_code ec;
+  if (fs::file_size(path, ec) == 0 && !ec)
+    throw InputError(path + ": not gzip data (the file is empty); the file is truncated or was never written: "
+                     "re-download or re-create it");
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw InputError(path + ": cannot open (" + std::strerror(errno) + "); check the path");
   std::string out;
@@ -33,12 +42,25 @@ std::string read_gzip(const std::string& path) {
       int err = 0;
       std::string msg = gzerror(f, &err);
       gzclose(f);
-      throw InputError(path + ": corrupt gzip data (" + msg + "); re-download the file");
+      throw InputError(path + ": corrupt gzip data (" + msg + "); re-download or re-create the file");
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
+  int err = Z_OK;
+  const std::string msg = gzerror(f, &err);
+  const bool direct = gzdirect(f) != 0;
   gzclose(f);
+  if (err == Z_BUF_ERROR)
+    throw InputError(path + ": truncated gzip stream (the file ends before the end of its compressed data, after " +
+                     std::to_string(out.size()) +
+                     " bytes of text); the file is incomplete: re-download or re-create it");
+  if (err != Z_OK)
+    throw InputError(path + ": corrupt gzip data (" + msg + "); re-download or re-create the file");
+  if (direct)
+    throw InputError(path +
+                     ": not gzip data (it does not start with the gzip magic bytes); the file is truncated or was "
+                     "never compressed: re-download or re-create it, or drop the .gz from its name if it is plain text");
   return out;
 }
 

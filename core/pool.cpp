@@ -31,10 +31,17 @@ Sample Pool::sample_from_json(const nlohmann::json& j, const std::string& where,
   Sample s;
   if (!j.is_object()) throw InputError(where + ": expected a JSON object with \"id\", \"dataset\" and \"messages\"");
   const auto& id = require_field(j, "id", where);
+  // Integer ids keep their exact decimal text: an id above 2^63 - 1 (JSON has no integer limit,
+  // the parser keeps it unsigned) must not wrap to a negative number and collide with a real one.
   if (id.is_string())
     s.uid = id.get<std::string>();
+  else if (id.is_number_unsigned())
+    s.uid = std::to_string(id.get<uint64_t>());
   else if (id.is_number_integer())
     s.uid = std::to_string(id.get<int64_t>());
+  else if (id.is_number_float())
+    throw InputError(where + ": field \"id\" is " + id.dump() +
+                     ", not an integer in -2^63 .. 2^64 - 1; write the id as a string (in quotes)");
   else
     throw InputError(where + ": field \"id\" must be a string or an integer");
   s.dataset = j.contains("dataset") ? require_string(j, "dataset", where) : std::string("unknown");
@@ -70,14 +77,19 @@ nlohmann::json Pool::sample_to_json(const Sample& s, const SampleTruth* truth) {
 Pool Pool::load_jsonl(const std::string& path, bool skip_bad, int64_t* skipped) {
   Pool pool;
   int64_t local_skipped = 0;
+  std::vector<int64_t> line_of;  // the line of each sample, for duplicate-id messages
   for_each_jsonl(
       path,
       [&](const nlohmann::json& j, int64_t line) {
         std::string where = path + ":" + std::to_string(line);
         SampleTruth t;
         Sample s = sample_from_json(j, where, &t);
-        if (pool.uid_index_.count(s.uid))
-          throw InputError(where + ": duplicate id '" + s.uid + "'; ids must be unique within a pool");
+        auto seen = pool.uid_index_.find(s.uid);
+        if (seen != pool.uid_index_.end())
+          throw InputError(where + ": duplicate id '" + s.uid + "', already used on line " +
+                           std::to_string(line_of[static_cast<size_t>(seen->second)]) +
+                           "; ids must be unique within a pool (change one id or remove the duplicate)");
+        line_of.push_back(line);
         pool.add(std::move(s), std::move(t));
       },
       skip_bad, &local_skipped);

@@ -57,6 +57,7 @@ std::string record_id(const json& rec, const std::string& dataset, int64_t index
   auto it = rec.find("id");
   if (it != rec.end() && !it->is_null()) {
     if (it->is_string() && !it->get<std::string>().empty()) return it->get<std::string>();
+    if (it->is_number_unsigned()) return std::to_string(it->get<uint64_t>());  // exact above 2^63 - 1
     if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
     throw RecordError("field \"id\" is not a string or integer",
                       where + ": field \"id\" must be a non-empty string or an integer when present, got " +

@@ -5,9 +5,11 @@
 #include "core/json_io.h"
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -53,6 +55,57 @@ bool host_is_little_endian() {
   return first == 1;
 }
 
+// CRC-32 (zlib's) of a file's contents: each tensor's name, dtype code, shape and bytes, in data
+// order, then every metadata entry but the checksum's own, in key order. Independent of the JSON
+// layout of the header, so any conforming rewrite of the header keeps it.
+class ContentCrc {
+ public:
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const Bytef*>(p);
+    while (n > 0) {  // crc32 takes a uInt length
+      const uInt chunk = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+      crc_ = crc32(crc_, b, chunk);
+      b += chunk;
+      n -= chunk;
+    }
+  }
+  void text(const std::string& s) { bytes(s.data(), s.size() + 1); }  // with its terminating NUL
+  void tensor(const std::string& name, const torch::Tensor& t) {  // t: CPU, contiguous
+    text(name);
+    text(dtype_code(t.scalar_type()));
+    std::string shape;
+    for (int64_t d : t.sizes()) shape += std::to_string(d) + ",";
+    text(shape);
+    bytes(t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size());
+  }
+  void metadata(const std::map<std::string, std::string>& meta) {
+    for (const auto& [k, v] : meta) {
+      if (k == kChecksumKey) continue;
+      text(k);
+      text(v);
+    }
+  }
+  std::string hex() const {
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08lx", static_cast<unsigned long>(crc_));
+    return buf;
+  }
+
+ private:
+  uLong crc_ = crc32(0L, Z_NULL, 0);
+};
+
+// A NaN or infinity in a floating-point tensor is an error naming the tensor.
+void check_finite(const std::string& source, const std::string& name, const torch::Tensor& t) {
+  if (!t.is_floating_point() || t.numel() == 0) return;
+  const torch::Tensor finite = torch::isfinite(t);
+  if (finite.all().item<bool>()) return;
+  const int64_t bad_values = t.numel() - finite.sum().item<int64_t>();
+  throw InputError(source + ": tensor '" + name + "' holds " + std::to_string(bad_values) + " NaN or infinite value" +
+                   (bad_values == 1 ? "" : "s") + " of " + std::to_string(t.numel()) +
+                   "; the file is corrupt or was saved from a diverged model: re-create it (or restore it from a copy)");
+}
+
 }  // namespace
 
 const torch::Tensor* TensorFile::find(const std::string& name) const {
@@ -79,11 +132,6 @@ bool dtype_from_code(const std::string& code, torch::ScalarType* out) {
 std::string serialize(const TensorFile& file) {
   if (!host_is_little_endian()) throw std::runtime_error("safetensors: big-endian hosts are not supported");
   nlohmann::json header = nlohmann::json::object();
-  if (!file.metadata.empty()) {
-    nlohmann::json meta = nlohmann::json::object();
-    for (const auto& [k, v] : file.metadata) meta[k] = v;
-    header["__metadata__"] = meta;
-  }
   std::vector<torch::Tensor> data;
   data.reserve(file.tensors.size());
   std::set<std::string> seen;
@@ -101,6 +149,13 @@ std::string serialize(const TensorFile& file) {
     offset += nbytes;
     data.push_back(t);
   }
+  ContentCrc crc;
+  for (size_t i = 0; i < data.size(); ++i) crc.tensor(file.tensors[i].first, data[i]);
+  crc.metadata(file.metadata);
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : file.metadata) meta[k] = v;
+  meta[kChecksumKey] = crc.hex();
+  header["__metadata__"] = meta;
   std::string head = header.dump();
   while ((8 + head.size()) % 8 != 0) head.push_back(' ');
   std::string out;
@@ -206,6 +261,18 @@ TensorFile parse(const std::string& bytes, const std::string& source) {
   for (size_t i = 0; i < spans.size(); ++i) rank[spans[i].name] = i;
   std::stable_sort(out.tensors.begin(), out.tensors.end(),
                    [&](const auto& a, const auto& b) { return rank[a.first] < rank[b.first]; });
+  auto stored = out.metadata.find(kChecksumKey);
+  if (stored != out.metadata.end()) {
+    ContentCrc crc;
+    for (const auto& [name, t] : out.tensors) crc.tensor(name, t);
+    crc.metadata(out.metadata);
+    if (crc.hex() != stored->second)
+      throw bad(source, std::string("checksum mismatch (") + kChecksumKey + " is '" + stored->second +
+                            "', the contents give '" + crc.hex() + "': flipped bits or a partial overwrite)");
+    out.metadata.erase(stored);
+    out.checksum_verified = true;
+  }
+  for (const auto& [name, t] : out.tensors) check_finite(source, name, t);
   return out;
 }
 

@@ -2,6 +2,12 @@
 // header length N, N bytes of JSON {"name": {"dtype", "shape", "data_offsets": [begin, end]}, ...,
 // "__metadata__": {string: string}}, then the raw little-endian tensor bytes, offsets relative to
 // the end of the header. Every malformed file is an InputError naming the file and the problem.
+//
+// Integrity: every file this writer produces carries a CRC-32 of its contents in the metadata entry
+// "content_crc32" (8 hex digits; over each tensor's name, dtype, shape and bytes in data order, then
+// every other metadata entry), and the reader verifies it when present, so a flipped bit or a
+// partial overwrite is an error instead of a model. Floating-point tensors must be finite. Files
+// without the entry (other writers, older files) are read as before, their floats checked too.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,7 +23,8 @@ namespace lb::safetensors {
 // A named tensor list plus the string metadata map: what one file holds.
 struct TensorFile {
   std::vector<std::pair<std::string, torch::Tensor>> tensors;  // in the order of their data; CPU, contiguous
-  std::map<std::string, std::string> metadata;                  // "__metadata__"
+  std::map<std::string, std::string> metadata;                  // "__metadata__" without "content_crc32"
+  bool checksum_verified = false;  // parse: the file carried "content_crc32" and it matched
 
   // nullptr when absent.
   const torch::Tensor* find(const std::string& name) const;
@@ -28,10 +35,15 @@ struct TensorFile {
 const char* dtype_code(torch::ScalarType t);  // throws std::invalid_argument for other types
 bool dtype_from_code(const std::string& code, torch::ScalarType* out);
 
+// The metadata entry holding the checksum.
+inline constexpr const char* kChecksumKey = "content_crc32";
+
 // The file's bytes (tensors are moved to CPU and made contiguous; the header is padded with
-// spaces to a multiple of 8 bytes so that tensor data is aligned). Duplicate names throw.
+// spaces to a multiple of 8 bytes so that tensor data is aligned; the checksum entry is added,
+// replacing one in `file.metadata`). Duplicate names throw.
 std::string serialize(const TensorFile& file);
 // Parses bytes produced by serialize (or any conforming writer). `source` names the file in errors.
+// A checksum that does not match, or a NaN or infinity in a floating-point tensor, is an InputError.
 TensorFile parse(const std::string& bytes, const std::string& source);
 
 // Atomic write (temporary file + rename): a reader never sees a half-written checkpoint.

@@ -33,9 +33,25 @@ void check_options(const LoadOptions& opt) {
   if (opt.skip_bad && !opt.skipped) throw std::invalid_argument("LoadOptions: skip_bad needs a skipped counter");
 }
 
+int64_t skipped_so_far(const LoadOptions& opt) { return opt.skipped ? *opt.skipped : 0; }
+
+// A file that yields no item is an error, never a score over 0 items or a subject or language left
+// out: an empty file is almost always a cut download or a failed copy. `skipped_before` is the
+// skip counter before the file was read, so that the message can say the rows were all skipped.
+void require_items(size_t n, const std::string& path, const std::string& what, const LoadOptions& opt,
+                   int64_t skipped_before) {
+  if (n > 0) return;
+  const int64_t skipped = skipped_so_far(opt) - skipped_before;
+  throw InputError(path + ": no " + what +
+                   (skipped > 0 ? " (all " + std::to_string(skipped) + " records were malformed and skipped)"
+                                : std::string(" (the file holds none)")) +
+                   "; the file is empty or incomplete: re-download or re-create it, or leave it out");
+}
+
 std::vector<MmluQuestion> load_mmlu_file(const std::string& path, const std::string& subject,
                                          const LoadOptions& opt) {
   std::vector<MmluQuestion> out;
+  const int64_t skipped_before = skipped_so_far(opt);
   const auto rows = parse_csv(read_text_file(path), path);
   for (size_t r = 0; r < rows.size(); ++r) {
     guarded(opt, [&] {
@@ -61,6 +77,7 @@ std::vector<MmluQuestion> load_mmlu_file(const std::string& path, const std::str
       out.push_back(std::move(q));
     });
   }
+  require_items(out.size(), path, "questions of subject '" + subject + "'", opt, skipped_before);
   return out;
 }
 
@@ -106,6 +123,7 @@ std::vector<Gsm8kProblem> load_gsm8k(const std::string& path, const LoadOptions&
   check_options(opt);
   if (!file_exists(path)) throw InputError(path + ": GSM8K file not found (expected test.jsonl)");
   std::vector<Gsm8kProblem> out;
+  const int64_t skipped_before = skipped_so_far(opt);
   for_each_jsonl(
       path,
       [&](const nlohmann::json& j, int64_t line) {
@@ -123,6 +141,7 @@ std::vector<Gsm8kProblem> load_gsm8k(const std::string& path, const LoadOptions&
         out.push_back(std::move(p));
       },
       opt.skip_bad, opt.skipped);
+  require_items(out.size(), path, "GSM8K problems", opt, skipped_before);
   return out;
 }
 
@@ -131,6 +150,7 @@ std::vector<HumanEvalProblem> load_humaneval(const std::string& path, const Load
   if (!file_exists(path)) throw InputError(path + ": HumanEval file not found (expected HumanEval.jsonl[.gz])");
   std::vector<HumanEvalProblem> out;
   std::set<std::string> seen;
+  const int64_t skipped_before = skipped_so_far(opt);
   for_each_jsonl(
       path,
       [&](const nlohmann::json& j, int64_t line) {
@@ -149,6 +169,7 @@ std::vector<HumanEvalProblem> load_humaneval(const std::string& path, const Load
         out.push_back(std::move(p));
       },
       opt.skip_bad, opt.skipped);
+  require_items(out.size(), path, "HumanEval problems", opt, skipped_before);
   return out;
 }
 
@@ -159,6 +180,8 @@ void load_tydiqa_file(const std::string& path, const LoadOptions& opt, std::vect
   if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_array())
     throw InputError(path + ": expected SQuAD-style JSON {\"data\": [{\"title\", \"paragraphs\": [...]}]}");
   const auto& data = doc["data"];
+  const size_t before = out.size();
+  const int64_t skipped_before = skipped_so_far(opt);
   for (size_t a = 0; a < data.size(); ++a) {
     const std::string art_where = path + ": data[" + std::to_string(a) + "]";
     guarded(opt, [&] {
@@ -198,6 +221,9 @@ void load_tydiqa_file(const std::string& path, const LoadOptions& opt, std::vect
       }
     });
   }
+  require_items(out.size() - before, path,
+                data.empty() ? "articles" : "questions", opt,
+                skipped_before);
 }
 
 }  // namespace

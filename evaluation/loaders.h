@@ -1,7 +1,8 @@
 // Loaders for the real benchmark files (formats in ../shared/data/README.md): MMLU CSV folders,
 // GSM8K JSONL, HumanEval JSONL (.gz too), TyDiQA GoldP SQuAD-style JSON (one combined file or one
 // file per language). A malformed record is an InputError naming file, line/record and field, unless
-// skip_bad is set: then it is counted in *skipped and left out (the caller reports the count).
+// skip_bad is set: then it is counted in *skipped and left out (the caller reports the count). A
+// file that yields no item (empty, or every record skipped) is an InputError naming the file.
 #pragma once
 
 #include <cstdint>

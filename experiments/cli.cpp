@@ -67,6 +67,10 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<st
       } else if (name == "--threads") {
         p.common.threads = parse_int(name, take_value());
         if (p.common.threads < 0) throw UsageError("--threads must be >= 0 (0 = all cores)");
+        if (p.common.threads > max_threads())
+          throw UsageError("--threads " + std::to_string(p.common.threads) + " is more than " +
+                           std::to_string(max_threads()) +
+                           " (4 x the hardware threads, at least 256); use 0 for all cores or a smaller number");
         p.common.threads_given = true;
       } else if (name == "--progress") {
         p.common.progress = 1;

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -153,4 +154,66 @@ TEST_CASE("module weights save and load by name; mismatches are errors", "[safet
   }
   torch::nn::Linear no_bias(torch::nn::LinearOptions(4, 3).bias(false));
   CHECK_THROWS_AS(safetensors::load_module(dir.file("lin.safetensors"), *no_bias), InputError);  // extra "bias"
+}
+
+TEST_CASE("files this writer makes carry a checksum that the reader verifies", "[safetensors]") {
+  safetensors::TensorFile f;
+  f.add("w", torch::randn({64, 8}));
+  f.add("b", torch::randn({8}).to(torch::kBFloat16));
+  f.add("n", torch::tensor(std::vector<int64_t>{3, 4}, torch::kInt64));
+  f.metadata["config"] = R"({"lr": 0.001})";
+  const std::string bytes = safetensors::serialize(f);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  REQUIRE(header["__metadata__"].contains(safetensors::kChecksumKey));
+  CHECK(header["__metadata__"][safetensors::kChecksumKey].get<std::string>().size() == 8);
+  auto g = safetensors::parse(bytes, "test.safetensors");
+  CHECK(g.checksum_verified);
+  CHECK(g.metadata == f.metadata);  // the checksum entry is the reader's, not the caller's
+  // The same contents give the same file.
+  CHECK(safetensors::serialize(g) == bytes);
+
+  // One flipped bit anywhere in the tensor data, in the first and the last byte included.
+  const size_t data_begin = 8 + n;
+  for (size_t pos : {data_begin, data_begin + 1000, data_begin + 2049, bytes.size() - 1}) {
+    for (int bit : {0, 7}) {
+      INFO("byte " << pos << " bit " << bit);
+      std::string flipped = bytes;
+      flipped[pos] = static_cast<char>(flipped[pos] ^ (1 << bit));
+      expect_bad(flipped, "checksum mismatch");
+    }
+  }
+  // A flipped bit in a metadata value (the header still parses).
+  std::string meta_flip = bytes;
+  const size_t at = meta_flip.find("0.001");
+  REQUIRE(at != std::string::npos);
+  meta_flip[at + 4] = '3';
+  expect_bad(meta_flip, "checksum mismatch");
+}
+
+TEST_CASE("NaN or infinite floats are rejected, with or without a checksum", "[safetensors]") {
+  for (float bad_value : {std::nanf(""), INFINITY, -INFINITY}) {
+    INFO(bad_value);
+    safetensors::TensorFile f;
+    torch::Tensor w = torch::randn({4, 4});
+    w[1][2] = bad_value;
+    f.add("ok", torch::ones({3}));
+    f.add("w", w);
+    expect_bad(safetensors::serialize(f), "tensor 'w' holds 1 NaN or infinite value of 16");
+    expect_bad(safetensors::serialize(f), "re-create it");
+  }
+  // Every float dtype is checked.
+  for (auto type : {torch::kFloat64, torch::kFloat16, torch::kBFloat16}) {
+    safetensors::TensorFile f;
+    f.add("h", torch::full({5}, std::nan(""), torch::TensorOptions().dtype(type)));
+    expect_bad(safetensors::serialize(f), "tensor 'h' holds 5 NaN or infinite values");
+  }
+  // A file from another writer (no checksum) still loads when its floats are finite, and is
+  // rejected when they are not.
+  const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  auto g = safetensors::parse(file_of(header, floats({1.0f, 2.0f})), "test.safetensors");
+  CHECK_FALSE(g.checksum_verified);
+  CHECK(g.find("a")->sum().item<float>() == 3.0f);
+  expect_bad(file_of(header, floats({1.0f, std::nanf("")})), "tensor 'a' holds 1 NaN");
 }

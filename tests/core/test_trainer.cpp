@@ -522,6 +522,57 @@ TEST_CASE("corrupt or mismatched checkpoints are rejected with the file named", 
   CHECK(t.step() == 2);
 }
 
+TEST_CASE("a checkpoint with a flipped bit or NaN weights is rejected before anything loads", "[trainer][checkpoint]") {
+  TempDir dir("flip_ckpt");
+  const std::string good = dir.file("good.safetensors");
+  TokenCache tokens = tokens_of(random_chats(4, 19), 64);
+  DecoderModel model(tiny_model_config(), LoraConfig{}, 51);
+  Ledger ledger;
+  Trainer trainer(model, small_train_config(2), tokens, ledger, torch::kCPU, 1);
+  trainer.train_round(iota_ids(4));
+  trainer.save_checkpoint(good, {{"k", 1}});
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto rejected_with = [&](const std::string& p) -> std::string {
+    DecoderModel m(tiny_model_config(), LoraConfig{}, 52);
+    Ledger l;
+    Trainer t(m, small_train_config(2), tokens, l, torch::kCPU, 1);
+    auto w0 = m->parameters()[0].detach().clone();
+    std::string msg;
+    try {
+      t.load_checkpoint(p);
+    } catch (const InputError& e) {
+      msg = e.what();
+    }
+    CHECK(torch::equal(m->parameters()[0], w0));  // nothing was half-loaded
+    CHECK(t.step() == 0);
+    return msg;
+  };
+  // A bit flipped in the middle of the weights: the format is intact, the checksum is not.
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+  const size_t mid = 8 + header_len + (bytes.size() - 8 - header_len) / 2;
+  std::string flipped = bytes;
+  flipped[mid] = static_cast<char>(flipped[mid] ^ 0x04);
+  {
+    std::ofstream(dir.file("flipped.safetensors"), std::ios::binary) << flipped;
+  }
+  std::string msg = rejected_with(dir.file("flipped.safetensors"));
+  CHECK(msg.find(dir.file("flipped.safetensors")) != std::string::npos);
+  CHECK(msg.find("checksum mismatch") != std::string::npos);
+  // Weights full of NaN, written with a valid checksum (a run that diverged).
+  auto file = safetensors::load_file(good);
+  for (auto& [name, t] : file.tensors)
+    if (name.rfind("model/", 0) == 0) t.fill_(std::nan(""));
+  safetensors::save_file(dir.file("nan.safetensors"), file);
+  msg = rejected_with(dir.file("nan.safetensors"));
+  CHECK(msg.find(dir.file("nan.safetensors")) != std::string::npos);
+  CHECK(msg.find("NaN or infinite") != std::string::npos);
+}
+
 TEST_CASE("a NaN loss stops training with the step and the samples named", "[trainer]") {
   TokenCache tokens = tokens_of(random_chats(6, 20), 64);
   tokens.full[4].ids[2] = '#';  // a byte no other sample has (the others are lower-case letters)

@@ -8,8 +8,10 @@
 // After the project headers: Catch's CHECK must win over glog's (pulled in by LibTorch).
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 using namespace lb;
 namespace fs = std::filesystem;
@@ -121,6 +123,61 @@ TEST_CASE("loaders: GSM8K, HumanEval and TyDiQA reject malformed records with fi
   CHECK(s.items[1].answer_prefix == "Vastaus:");
   CHECK(s.items[1].prompt.find("Kappale: Paris\n") != std::string::npos);  // context cut to 5 bytes
   CHECK(s.items[0].prompt.find("Passage: Paris\nQuestion: Where is Paris?\n") != std::string::npos);
+}
+
+TEST_CASE("loaders: an empty suite file, subject CSV or TyDiQA file is an error naming the file") {
+  TempDir d("empty");
+  const std::string gsm = d.write("gsm.jsonl", "");
+  CHECK_THROWS_WITH(load_gsm8k(gsm), Catch::Contains(gsm) && Catch::Contains("no GSM8K problems"));
+  const std::string he = d.write("he.jsonl", "\n\n");
+  CHECK_THROWS_WITH(load_humaneval(he), Catch::Contains(he) && Catch::Contains("no HumanEval problems"));
+  // Every record malformed and skipped: still nothing to score.
+  const std::string bad = d.write("bad.jsonl", "{\"question\": \"no answer\"}\nnot json\n");
+  int64_t skipped = 0;
+  CHECK_THROWS_WITH(load_gsm8k(bad, {true, &skipped}),
+                    Catch::Contains(bad) && Catch::Contains("all 2 records were malformed and skipped"));
+
+  // MMLU: an empty test CSV is not a subject left out, an empty dev CSV not a 0-shot prompt.
+  d.write("mmlu/dev/astronomy_dev.csv", "d1,a,b,c,d,A\n");
+  d.write("mmlu/test/astronomy_test.csv", "q0,a,b,c,d,C\n");
+  d.write("mmlu/dev/anatomy_dev.csv", "d1,a,b,c,d,A\n");
+  const std::string empty_test = d.write("mmlu/test/anatomy_test.csv", "");
+  CHECK_THROWS_WITH(load_mmlu((d.path / "mmlu").string()),
+                    Catch::Contains(empty_test) && Catch::Contains("subject 'anatomy'"));
+  d.write("mmlu/test/anatomy_test.csv", "q0,a,b,c,d,B\n");
+  REQUIRE(load_mmlu((d.path / "mmlu").string()).test.size() == 2);
+  const std::string empty_dev = d.write("mmlu/dev/anatomy_dev.csv", "");
+  CHECK_THROWS_WITH(load_mmlu((d.path / "mmlu").string()), Catch::Contains(empty_dev));
+
+  // TyDiQA: a file without articles, or whose articles hold no question, in a folder of languages.
+  d.write("tydiqa/english.json",
+          "{\"data\": [{\"title\": \"t\", \"paragraphs\": [{\"context\": \"c\", \"qas\": ["
+          "{\"id\": \"english-1\", \"question\": \"q\", \"answers\": [{\"text\": \"c\", \"answer_start\": 0}]}]}]}]}");
+  const std::string no_articles = d.write("tydiqa/finnish.json", "{\"data\": []}");
+  CHECK_THROWS_WITH(load_tydiqa((d.path / "tydiqa").string()),
+                    Catch::Contains(no_articles) && Catch::Contains("no articles"));
+  d.write("tydiqa/finnish.json", "{\"data\": [{\"title\": \"t\", \"paragraphs\": []}]}");
+  CHECK_THROWS_WITH(load_tydiqa((d.path / "tydiqa").string()),
+                    Catch::Contains(no_articles) && Catch::Contains("no questions"));
+}
+
+TEST_CASE("loaders: the real HumanEval.jsonl.gz cut short is an error, not fewer problems") {
+  const fs::path real = fs::path(LEADBENCH_SHARED_DATA) / "humaneval" / "HumanEval.jsonl.gz";
+  if (!fs::exists(real)) {
+    std::printf("SKIPPED: %s not found\n", real.string().c_str());
+    return;
+  }
+  std::ifstream in(real, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  TempDir d("he_cut");
+  REQUIRE(load_humaneval(d.write("full.jsonl.gz", bytes)).size() == 164);
+  for (size_t cut : {bytes.size() / 4, bytes.size() / 2, bytes.size() * 3 / 4, bytes.size() - 8, bytes.size() - 1}) {
+    INFO("cut at " << cut << " of " << bytes.size() << " bytes");
+    const std::string path = d.write("cut.jsonl.gz", bytes.substr(0, cut));
+    int64_t skipped = 0;
+    CHECK_THROWS_WITH(load_humaneval(path, {true, &skipped}),
+                      Catch::Contains(path) && Catch::Contains("truncated gzip stream"));
+  }
 }
 
 TEST_CASE("score_predictions: unknown, missing and duplicate ids are reported, missing count as wrong") {
