@@ -6,6 +6,7 @@
 #include "core/json_io.h"
 #include "core/progress.h"
 
+#include <algorithm>
 #include <iostream>
 
 namespace lb {
@@ -96,11 +97,9 @@ int cmd_eval(const std::vector<std::string>& args) {
   try {
     EvalConfig cfg;
     config_apply_overrides(cfg, overrides);
+    validate_eval_config(cfg);  // before the sandbox is probed or any file is read
     std::shared_ptr<Sandbox> sandbox;
-    if (suite_name == "humaneval") {
-      sandbox = std::make_shared<Sandbox>(cfg.sandbox, unsafe);
-      sandbox->require_available();
-    }
+    if (suite_name == "humaneval") sandbox = std::make_shared<Sandbox>(cfg.sandbox, unsafe);  // probed below
     int64_t skipped_data = 0, skipped_preds = 0;
     LoadOptions opt;
     opt.skip_bad = skip_bad;
@@ -108,6 +107,17 @@ int cmd_eval(const std::vector<std::string>& args) {
     Suite suite = load_real_suite(suite_name, data, cfg, sandbox, opt);
     if (suite_name == "humaneval" && !cfg.pass_ks.empty()) suite.pass_ks = cfg.pass_ks;
     auto preds = read_predictions(predictions_path, skip_bad, &skipped_preds);
+    if (suite_name == "humaneval" && !cfg.pass_ks.empty()) {
+      // pass@k asked for explicitly: every problem's prediction must hold at least k samples.
+      const int k_max = *std::max_element(cfg.pass_ks.begin(), cfg.pass_ks.end());
+      for (const auto& p : preds)
+        if (static_cast<int64_t>(p.outputs.size()) < k_max)
+          throw ConfigError("pass_ks entry " + std::to_string(k_max) + " needs at least " + std::to_string(k_max) +
+                            " samples per problem, but the prediction for " + p.id + " in " + predictions_path +
+                            " has " + std::to_string(p.outputs.size()) +
+                            "; give more 'outputs' per problem or lower pass_ks");
+    }
+    if (sandbox) sandbox->require_available();  // after every config and input check
     log_line("eval: " + suite.name + " (" + suite.version + "): " + std::to_string(suite.items.size()) + " items, " +
              std::to_string(preds.size()) + " predictions");
     SuiteResult res = score_predictions(suite, preds);

@@ -439,16 +439,44 @@ Suite load_real_suite(const std::string& name, const std::string& data_path, con
       else p = (fs::path(p) / "HumanEval.jsonl").string();
     }
     if (!sandbox) throw std::invalid_argument("load_real_suite: humaneval needs a sandbox");
-    CodeChecker checker = [sandbox](const SuiteItem& item, const std::string& completion) {
-      return sandbox->run_python(humaneval_program(item, completion)).passed;
-    };
-    return build_humaneval_suite(load_humaneval(p, opt), cfg.prompts, checker,
+    return build_humaneval_suite(load_humaneval(p, opt), cfg.prompts, humaneval_checker(sandbox),
                                  std::max(1, sandbox->config().workers));
   }
   if (name == "tydiqa") {
     return build_tydiqa_suite(load_tydiqa(resolve(data_path, "tydiqa"), opt), cfg.prompts);
   }
   throw InputError("unknown suite '" + name + "'; choose one of mmlu, gsm8k, humaneval, tydiqa");
+}
+
+CodeChecker humaneval_checker(std::shared_ptr<Sandbox> sandbox) {
+  return [sandbox](const SuiteItem& item, const std::string& completion) {
+    return sandbox->run_python_to_end(humaneval_program(item, completion)).passed;
+  };
+}
+
+void validate_eval_config(const EvalConfig& cfg, const std::string& key_prefix, const std::string& source) {
+  validate_sandbox_config(cfg.sandbox, key_prefix + "sandbox.", source);
+  auto fail = [&](const std::string& key, const std::string& what) {
+    throw_config_key_error(key_prefix + key, what, source);
+  };
+  auto check_ks = [&](const std::string& key, const std::vector<int>& ks) {
+    std::set<int> seen;
+    for (int k : ks) {
+      if (k < 1) fail(key, "entry " + std::to_string(k) + " must be >= 1 (pass@k needs at least one sample)");
+      if (!seen.insert(k).second) fail(key, "lists " + std::to_string(k) + " twice");
+    }
+  };
+  if (cfg.code_samples < 0)
+    fail("code_samples", "must be >= 0 (0 keeps the suite's samples per problem), got " + std::to_string(cfg.code_samples));
+  check_ks("pass_ks", cfg.pass_ks);
+  if (cfg.code_samples > 0)
+    for (int k : cfg.pass_ks)
+      if (k > cfg.code_samples)
+        fail("pass_ks", "entry " + std::to_string(k) + " needs at least " + std::to_string(k) +
+                            " samples per problem, but code_samples is " + std::to_string(cfg.code_samples) +
+                            "; raise code_samples or lower the k");
+  if (cfg.prompts.humaneval_ks.empty()) fail("prompts.humaneval_ks", "must name at least one k");
+  check_ks("prompts.humaneval_ks", cfg.prompts.humaneval_ks);
 }
 
 // ---------------------------------------------------------------- table

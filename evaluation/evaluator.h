@@ -75,6 +75,16 @@ std::vector<size_t> limited_item_indices(size_t total, int64_t limit);
 Suite load_real_suite(const std::string& name, const std::string& data_path, const EvalConfig& cfg,
                       std::shared_ptr<Sandbox> sandbox, const LoadOptions& opt = {});
 
+// The HumanEval checker: the problem's prompt, the completion, its tests and check(entry_point), run
+// in `sandbox` to its end (Sandbox::run_python_to_end), so an early exit with status 0 is a failure.
+CodeChecker humaneval_checker(std::shared_ptr<Sandbox> sandbox);
+
+// Checks the evaluation settings before any work: the sandbox limits, code_samples, and pass_ks
+// (each k >= 1, no repeats, k <= code_samples when that is set; prompts.humaneval_ks: at least one k,
+// each >= 1). Throws ConfigError naming the key (key_prefix + name, e.g.
+// "eval.sandbox.timeout_s" with key_prefix "eval."), and the source (a file) when given.
+void validate_eval_config(const EvalConfig& cfg, const std::string& key_prefix = "", const std::string& source = "");
+
 // A fixed-column table of results: one row per suite, then its groups/categories, then warnings.
 std::string format_results_table(const std::vector<SuiteResult>& results);
 

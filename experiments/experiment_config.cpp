@@ -154,6 +154,15 @@ void validate_experiment_config(const ExperimentConfig& cfg, const std::string& 
     fail("pretrain.copy_warmup_restatements", "must be a share between 0 and 1");
   if (!(cfg.pretrain.copy_warmup_suffixes >= 0 && cfg.pretrain.copy_warmup_suffixes <= 1))
     fail("pretrain.copy_warmup_suffixes", "must be a share between 0 and 1");
+  validate_eval_config(cfg.eval, "eval.", source);
+  // pass@k of the world's code suite: the k values against the samples actually drawn per problem.
+  const int code_n = cfg.eval.code_samples > 0 ? cfg.eval.code_samples : cfg.world.code_samples;
+  for (int k : cfg.eval.pass_ks.empty() ? cfg.world.code_pass_ks : cfg.eval.pass_ks)
+    if (k > code_n)
+      fail(cfg.eval.pass_ks.empty() ? "world.code_pass_ks" : "eval.pass_ks",
+           "entry " + std::to_string(k) + " needs at least " + std::to_string(k) + " samples per problem, but " +
+               (cfg.eval.code_samples > 0 ? "eval.code_samples" : "world.code_samples") + " is " +
+               std::to_string(code_n));
   if (cfg.selection.selector == "lead") cfg.lead.validate();
   if (cfg.selection.selector == "fixed" && cfg.selection.fixed_ids_from.empty())
     fail("selection.fixed_ids_from", "selector fixed needs the samples to train: a run record, a JSON list of uids or a file of uids");

@@ -79,6 +79,23 @@ TEST_CASE("config errors name the key and the file") {
     e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
     CHECK(e.find(key) != std::string::npos);
   }
+
+  // Sandbox limits and pass@k values of the eval section: the full key, the value, at load time.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad_eval = {
+      {{"eval.sandbox.timeout_s=-1"}, "config key 'eval.sandbox.timeout_s' in cli: must be > 0"},
+      {{"eval.sandbox.max_processes=0"}, "config key 'eval.sandbox.max_processes' in cli: must be >= 3"},
+      {{"eval.sandbox.tmpfs_mb=0"}, "config key 'eval.sandbox.tmpfs_mb' in cli: must be >= 1, got 0"},
+      {{"eval.pass_ks=0"}, "config key 'eval.pass_ks' in cli: entry 0 must be >= 1"},
+      {{"eval.code_samples=2", "eval.pass_ks=1,5"}, "config key 'eval.pass_ks' in cli: entry 5 needs at least 5 samples"},
+      {{"eval.pass_ks=3"}, "config key 'eval.pass_ks' in cli: entry 3 needs at least 3 samples per problem, but world.code_samples is 1"}};
+  for (const auto& [overrides, expect] : bad_eval) {
+    INFO(expect);
+    cfg = lb::load_experiment_config("", overrides);
+    e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
+    CHECK(e.find(expect) != std::string::npos);
+  }
+  cfg = lb::load_experiment_config("", {"eval.code_samples=4", "eval.pass_ks=1,4", "eval.code_temperature=0.8"});
+  CHECK(error_of([&] { lb::validate_experiment_config(cfg, "cli"); }).empty());
   fs::remove_all(dir);
 }
 
