@@ -231,21 +231,22 @@ struct DecoderBlockImpl : torch::nn::Module {
 
 namespace {
 
-void check_config(const ModelConfig& c) {
-  auto fail = [](const std::string& m) { throw std::invalid_argument("model config: " + m); };
-  if (c.vocab_size <= 0 || c.d_model <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
-      c.d_ff <= 0 || c.max_seq_len <= 0)
-    fail("vocab_size, d_model, n_layers, n_heads, n_kv_heads, d_ff and max_seq_len must all be positive");
-  if (c.d_model % c.n_heads != 0)
-    fail("d_model (" + std::to_string(c.d_model) + ") must be divisible by n_heads (" + std::to_string(c.n_heads) + ")");
-  if ((c.d_model / c.n_heads) % 2 != 0) fail("head dim d_model/n_heads must be even for rotary embeddings");
-  if (c.n_kv_heads > c.n_heads || c.n_heads % c.n_kv_heads != 0)
-    fail("n_kv_heads (" + std::to_string(c.n_kv_heads) + ") must divide n_heads (" + std::to_string(c.n_heads) + ")");
-}
+// The declared rules of ModelConfig (model.h), for models built without a config file.
+void check_config(const ModelConfig& c) { config_check(c, "the model config"); }
 
 std::string device_key(const torch::Device& d) { return d.str(); }
 
 }  // namespace
+
+void ModelConfig::validate(const ConfigCheck& c) const {
+  if (d_model % n_heads != 0)
+    c.fail("d_model", std::to_string(d_model) + " must be divisible by " + c.key("n_heads") + " (" + std::to_string(n_heads) + ")");
+  if ((d_model / n_heads) % 2 != 0)
+    c.fail("d_model", std::to_string(d_model) + " / " + c.key("n_heads") + " (" + std::to_string(n_heads) +
+                          ") = head dim " + std::to_string(d_model / n_heads) + ", which must be even for rotary embeddings");
+  if (n_kv_heads > n_heads || n_heads % n_kv_heads != 0)
+    c.fail("n_kv_heads", std::to_string(n_kv_heads) + " must divide " + c.key("n_heads") + " (" + std::to_string(n_heads) + ")");
+}
 
 DecoderModelImpl::DecoderModelImpl(const ModelConfig& cfg, const LoraConfig& lora, uint64_t init_seed)
     : cfg_(cfg), lora_(lora) {
@@ -273,7 +274,7 @@ DecoderModelImpl::DecoderModelImpl(const ModelConfig& cfg, const LoraConfig& lor
 
 void DecoderModelImpl::add_adapters(const LoraConfig& lora, uint64_t init_seed) {
   if (lora.rank <= 0) throw std::invalid_argument("lora.rank must be > 0 to add adapters (got " + std::to_string(lora.rank) + ")");
-  if (lora.dropout < 0 || lora.dropout >= 1) throw std::invalid_argument("lora.dropout must be in [0, 1)");
+  config_check(lora, "the LoRA config", nullptr, "lora.");
   for (const auto& t : lora.targets)
     if (!blocks_[0]->projection(t))
       throw std::invalid_argument("lora.targets: unknown projection '" + t + "' (use q, k, v, o, gate, up, down)");

@@ -3,6 +3,8 @@
 // and optional LoRA adapters on the attention and MLP projections.
 #pragma once
 
+#include "core/config.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -33,19 +35,21 @@ struct ModelConfig {
   bool smeared_keys = false;    // each key a learnt per-head mix of its own and the previous position's
 
   template <class V> void visit(V& v) {
-    v.field("vocab_size", vocab_size, "256 bytes + special tokens of the byte tokenizer");
-    v.field("d_model", d_model, "model width; 192 keeps the demo trainable on 2 CPU cores");
-    v.field("n_layers", n_layers, "number of transformer blocks");
-    v.field("n_heads", n_heads, "attention heads; d_model must be divisible by it");
-    v.field("n_kv_heads", n_kv_heads, "key/value heads; fewer than n_heads gives grouped-query attention");
-    v.field("d_ff", d_ff, "SwiGLU hidden width, about 8/3 of d_model as in Llama");
-    v.field("max_seq_len", max_seq_len, "longest sequence in tokens; longer samples are truncated");
+    v.field("vocab_size", vocab_size, "256 bytes + special tokens of the byte tokenizer", Positive{});
+    v.field("d_model", d_model, "model width; 192 keeps the demo trainable on 2 CPU cores", Positive{});
+    v.field("n_layers", n_layers, "number of transformer blocks", Positive{});
+    v.field("n_heads", n_heads, "attention heads; d_model must be divisible by it", Positive{});
+    v.field("n_kv_heads", n_kv_heads, "key/value heads; fewer than n_heads gives grouped-query attention", Positive{});
+    v.field("d_ff", d_ff, "SwiGLU hidden width, about 8/3 of d_model as in Llama", Positive{});
+    v.field("max_seq_len", max_seq_len, "longest sequence in tokens; longer samples are truncated", Positive{});
     v.field("tie_embeddings", tie_embeddings, "share input and output embeddings, as small models do");
-    v.field("rope_theta", rope_theta, "rotary embedding base, Llama's default");
-    v.field("norm_eps", norm_eps, "RMSNorm epsilon");
-    v.field("init_std", init_std, "std of the normal weight init, GPT-2/Llama convention");
+    v.field("rope_theta", rope_theta, "rotary embedding base, Llama's default", Positive{});
+    v.field("norm_eps", norm_eps, "RMSNorm epsilon", Positive{});
+    v.field("init_std", init_std, "std of the normal weight init, GPT-2/Llama convention", AtLeast{0});
     v.field("smeared_keys", smeared_keys, "smeared keys (Olsson et al. 2022): key_t = s*k_t + (1-s)*k_(t-1) with a learnt s per key head, a previous-token bias that lets one layer match on the token before; off = the plain Llama block");
   }
+  // Cross-field rules: heads divide d_model into an even head dim, KV heads divide the heads.
+  void validate(const ConfigCheck& c) const;
 };
 
 struct LoraConfig {
@@ -56,11 +60,11 @@ struct LoraConfig {
   std::vector<std::string> targets = {"q", "k", "v", "o", "gate", "up", "down"};  // adapted projections
 
   template <class V> void visit(V& v) {
-    v.field("rank", rank, "LoRA rank; 0 trains all weights (the CPU default, the model is small)");
+    v.field("rank", rank, "LoRA rank; 0 trains all weights (the CPU default, the model is small)", AtLeast{0});
     v.field("alpha", alpha, "LoRA scale numerator (scale = alpha / rank); authors use 16");
-    v.field("dropout", dropout, "dropout on the adapter input; authors use 0.1");
+    v.field("dropout", dropout, "dropout on the adapter input; authors use 0.1", Range{0, 1, "[)"});
     v.field("train_base", train_base, "with adapters, also train the base weights");
-    v.field("targets", targets, "projections that get adapters: q, k, v, o, gate, up, down");
+    v.field("targets", targets, "projections that get adapters: q, k, v, o, gate, up, down", OneOf{"q", "k", "v", "o", "gate", "up", "down"});
   }
 };
 

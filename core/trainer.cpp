@@ -49,22 +49,8 @@ uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-void validate_config(const TrainConfig& cfg) {
-  static const std::set<std::string> schedules = {"constant", "linear", "cosine", "step_decay"};
-  static const std::set<std::string> sketches = {"last_block", "countsketch", "all", "none"};
-  if (!schedules.count(cfg.schedule))
-    throw ConfigError("train.schedule '" + cfg.schedule + "' is unknown; use constant, linear, cosine or step_decay");
-  if (!sketches.count(cfg.sketch))
-    throw ConfigError("train.sketch '" + cfg.sketch + "' is unknown; use last_block, countsketch, all or none");
-  if (cfg.batch_size < 1) throw ConfigError("train.batch_size must be >= 1, got " + std::to_string(cfg.batch_size));
-  if (cfg.micro_batch_size < 0)
-    throw ConfigError("train.micro_batch_size must be >= 0 (0 = batch_size), got " + std::to_string(cfg.micro_batch_size));
-  if (cfg.schedule == "step_decay" && cfg.decay_every < 1)
-    throw ConfigError("train.decay_every must be >= 1 for step_decay, got " + std::to_string(cfg.decay_every));
-  if (cfg.sketch == "countsketch" && cfg.sketch_dim < 1)
-    throw ConfigError("train.sketch_dim must be >= 1, got " + std::to_string(cfg.sketch_dim));
-  if (!(cfg.lr >= 0)) throw ConfigError("train.lr must be >= 0");
-}
+// The declared rules of TrainConfig (trainer.h), for trainers built without a config file.
+void validate_config(const TrainConfig& cfg) { config_check(cfg, "the trainer config", nullptr, "train."); }
 
 std::string ids_text(const std::vector<SampleId>& ids) {
   std::string s;

@@ -40,23 +40,23 @@ struct TrainConfig {
   int epochs = 3;                     // passes over the selected data for static selectors
 
   template <class V> void visit(V& v) {
-    v.field("lr", lr, "peak learning rate");
-    v.field("schedule", schedule, "constant | linear | cosine | step_decay (lr*0.995^(step//8), LEAD's authors)");
-    v.field("warmup_steps", warmup_steps, "linear warm-up steps for linear/cosine schedules");
-    v.field("decay_every", decay_every, "step_decay period k in lr*rate^(step//k); authors use 8");
-    v.field("decay_rate", decay_rate, "step_decay factor; authors use 0.995");
-    v.field("min_lr_ratio", min_lr_ratio, "floor of linear/cosine decay as a fraction of lr");
-    v.field("batch_size", batch_size, "samples per optimizer step (effective batch); authors use 16");
-    v.field("micro_batch_size", micro_batch_size, "samples per forward/backward; 0 = batch_size, smaller accumulates gradients");
-    v.field("weight_decay", weight_decay, "AdamW decoupled weight decay");
-    v.field("beta1", beta1, "AdamW first-moment decay");
-    v.field("beta2", beta2, "AdamW second-moment decay");
-    v.field("eps", eps, "AdamW epsilon");
+    v.field("lr", lr, "peak learning rate", AtLeast{0});
+    v.field("schedule", schedule, "constant | linear | cosine | step_decay (lr*0.995^(step//8), LEAD's authors)", OneOf{"constant", "linear", "cosine", "step_decay"});
+    v.field("warmup_steps", warmup_steps, "linear warm-up steps for linear/cosine schedules", AtLeast{0});
+    v.field("decay_every", decay_every, "step_decay period k in lr*rate^(step//k); authors use 8", Positive{});
+    v.field("decay_rate", decay_rate, "step_decay factor; authors use 0.995", Positive{});
+    v.field("min_lr_ratio", min_lr_ratio, "floor of linear/cosine decay as a fraction of lr", Range{0, 1});
+    v.field("batch_size", batch_size, "samples per optimizer step (effective batch); authors use 16", Positive{});
+    v.field("micro_batch_size", micro_batch_size, "samples per forward/backward; 0 = batch_size, smaller accumulates gradients", AtLeast{0});
+    v.field("weight_decay", weight_decay, "AdamW decoupled weight decay", AtLeast{0});
+    v.field("beta1", beta1, "AdamW first-moment decay", Range{0, 1, "[)"});
+    v.field("beta2", beta2, "AdamW second-moment decay", Range{0, 1, "[)"});
+    v.field("eps", eps, "AdamW epsilon", Positive{});
     v.field("grad_clip", grad_clip, "clip the global gradient norm to this; <= 0 disables");
     v.field("bf16", bf16, "bf16 autocast on CUDA; CPU always runs fp32");
-    v.field("sketch", sketch, "in-loop gradient sketch for LEAD: last_block | countsketch | all (exact, small models) | none");
-    v.field("sketch_dim", sketch_dim, "dimension of the countsketch of all trainable parameters");
-    v.field("epochs", epochs, "passes over the selected data for select-once selectors");
+    v.field("sketch", sketch, "in-loop gradient sketch for LEAD: last_block | countsketch | all (exact, small models) | none", OneOf{"last_block", "countsketch", "all", "none"});
+    v.field("sketch_dim", sketch_dim, "dimension of the countsketch of all trainable parameters", Positive{});
+    v.field("epochs", epochs, "passes over the selected data for select-once selectors", AtLeast{0});
   }
 };
 

@@ -1526,6 +1526,8 @@ std::vector<std::string> copy_warmup_documents(const WorldConfig& cfg, int64_t n
   return docs;
 }
 
+void check_world_config(const WorldConfig& cfg) { check_config(cfg); }
+
 World generate_world(const WorldConfig& cfg) {
   check_config(cfg);
   Entities e = make_entities(cfg);

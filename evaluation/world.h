@@ -162,6 +162,8 @@ inline constexpr const char* kWorldVersion = "world-v3";
 // Builds the world. Throws ConfigError on invalid knobs (negative sizes, gsm_steps outside 1..3,
 // pass@k larger than the samples, all weights zero, a defect rate sum above 1, ...).
 World generate_world(const WorldConfig& cfg);
+// The checks generate_world runs first, alone (to reject a config before any work).
+void check_world_config(const WorldConfig& cfg);
 
 // The copy warm-up that can open pre-training (PretrainConfig::copy_warmup_steps): n documents drawn
 // from their own streams of the world's seed, echo documents ("<line>. Again: <line>.", as the corpus

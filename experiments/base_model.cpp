@@ -130,6 +130,12 @@ void erase_if_neutral(nlohmann::json& section, const char* key, const nlohmann::
 }
 }  // namespace
 
+void PretrainConfig::validate(const ConfigCheck& c) const {
+  if (copy_warmup_steps > 0 && epochs == 0)
+    c.fail("copy_warmup_steps", "needs " + c.key("epochs") +
+                                    " >= 1 (with 0 the random initialisation stands in and nothing is pre-trained)");
+}
+
 void drop_neutral_pretrain_fields(nlohmann::json& pretrain) {
   if (!pretrain.is_object()) return;
   if (!pretrain.contains("copy_warmup_steps")) pretrain["copy_warmup_steps"] = 0;  // a record from before the warm-up

@@ -38,16 +38,18 @@ struct PretrainConfig {
   }();
 
   template <class V> void visit(V& v) {
-    v.field("epochs", epochs, "passes over the base corpus when pre-training the base and proxy models");
+    v.field("epochs", epochs, "passes over the base corpus when pre-training the base and proxy models", AtLeast{0});
     v.field("init_seed", init_seed, "weight init of the base model; fixed across run seeds so every run tunes the same 'LLM'");
     v.field("data_seed", data_seed, "order of the corpus documents during pre-training");
     v.field("pack", pack, "concatenate the documents (shuffled by data_seed) into full max_seq_len windows: no padding, ~1.6x the tokens per second of one document per window");
-    v.field("copy_warmup_steps", copy_warmup_steps, "optimizer steps on copy documents alone (echoes, one per window) before the corpus, so that the model learns to copy from its context; 0 = none");
-    v.field("copy_warmup_lr", copy_warmup_lr, "constant learning rate of the copy warm-up");
-    v.field("copy_warmup_restatements", copy_warmup_restatements, "share of the copy warm-up's documents that are passages with their facts restated (the look-up syn_tydiqa needs) instead of echoes");
-    v.field("copy_warmup_suffixes", copy_warmup_suffixes, "share of the copy warm-up's echoes that repeat their line from a random word on (suffix echoes: copying them needs a look-up by content, as extractive QA does)");
+    v.field("copy_warmup_steps", copy_warmup_steps, "optimizer steps on copy documents alone (echoes, one per window) before the corpus, so that the model learns to copy from its context; 0 = none", AtLeast{0});
+    v.field("copy_warmup_lr", copy_warmup_lr, "constant learning rate of the copy warm-up", Positive{});
+    v.field("copy_warmup_restatements", copy_warmup_restatements, "share of the copy warm-up's documents that are passages with their facts restated (the look-up syn_tydiqa needs) instead of echoes", Range{0, 1});
+    v.field("copy_warmup_suffixes", copy_warmup_suffixes, "share of the copy warm-up's echoes that repeat their line from a random word on (suffix echoes: copying them needs a look-up by content, as extractive QA does)", Range{0, 1});
     v.section("train", train, "optimizer and schedule of pre-training (cosine decay to 10 %)");
   }
+  // A copy warm-up needs pre-training to run (epochs >= 1).
+  void validate(const ConfigCheck& c) const;
 };
 
 // What pre-training needs to know about the world, independent of how it was generated.

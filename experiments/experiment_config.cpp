@@ -2,10 +2,10 @@
 #include "experiments/experiment_config.h"
 
 #include "baselines/factory.h"
+#include "core/device.h"
 #include "core/json_io.h"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -47,7 +47,7 @@ nlohmann::json read_chain(const std::string& path, int depth, std::vector<std::s
                           nlohmann::json* sweep) {
   if (depth > 16) throw ConfigError(path + ": `extends` chain is deeper than 16 files (a cycle?)");
   if (!file_exists(path)) throw ConfigError(path + ": config file not found");
-  nlohmann::json j = read_json_file(path);
+  nlohmann::json j = parse_config_json(read_text_file(path), path);  // duplicate keys, 1e999: errors
   if (!j.is_object()) throw ConfigError(path + ": a config file must be a JSON object");
   if (files_read) files_read->push_back(path);
   nlohmann::json base;  // the parent's chain node, null when none
@@ -68,9 +68,10 @@ nlohmann::json read_chain(const std::string& path, int depth, std::vector<std::s
 }
 
 // Applies a chain (innermost first) to cfg.
-void apply_chain(ExperimentConfig& cfg, const nlohmann::json& node) {
-  if (node.contains("base") && node["base"].is_object() && node["base"].contains("self")) apply_chain(cfg, node["base"]);
-  config_apply_json(cfg, node["self"], node["path"].get<std::string>());
+void apply_chain(ExperimentConfig& cfg, const nlohmann::json& node, ConfigSources* sources) {
+  if (node.contains("base") && node["base"].is_object() && node["base"].contains("self"))
+    apply_chain(cfg, node["base"], sources);
+  config_apply_json(cfg, node["self"], node["path"].get<std::string>(), sources);
 }
 
 void merge_into(nlohmann::json& dst, const nlohmann::json& src) {
@@ -102,13 +103,14 @@ nlohmann::json load_sweep_section(const std::string& path) {
   return sweep;
 }
 
-ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides) {
+ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides,
+                                        ConfigSources* sources) {
   ExperimentConfig cfg;
   if (!path.empty()) {
     nlohmann::json chain = read_chain(path, 0, nullptr, nullptr);
-    apply_chain(cfg, chain);
+    apply_chain(cfg, chain, sources);
   }
-  config_apply_overrides(cfg, overrides);
+  config_apply_overrides(cfg, overrides, sources);
   return cfg;
 }
 
@@ -118,56 +120,44 @@ std::vector<std::string> known_selectors() {
   return names;
 }
 
-void validate_experiment_config(const ExperimentConfig& cfg, const std::string& source) {
-  auto fail = [&](const std::string& key, const std::string& what) {
-    throw ConfigError("config key '" + key + "' in " + source + ": " + what);
-  };
+void ExperimentConfig::validate(const ConfigCheck& c) const {
   auto names = known_selectors();
-  if (std::find(names.begin(), names.end(), cfg.selection.selector) == names.end()) {
+  if (std::find(names.begin(), names.end(), selection.selector) == names.end()) {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    fail("selection.selector", "unknown selector '" + cfg.selection.selector + "'; known: " + list);
+    c.fail("selection.selector", "unknown selector '" + selection.selector + "'; known: " + list);
   }
-  if (!(cfg.selection.budget_fraction > 0 && cfg.selection.budget_fraction <= 1))
-    fail("selection.budget_fraction", "must be in (0, 1], got " + std::to_string(cfg.selection.budget_fraction));
-  if (cfg.selection.max_rounds < 1) fail("selection.max_rounds", "must be >= 1");
-  if (cfg.runtime.progress != "auto" && cfg.runtime.progress != "on" && cfg.runtime.progress != "off")
-    fail("runtime.progress", "must be auto, on or off, got '" + cfg.runtime.progress + "'");
-  if (cfg.runtime.threads < 0) fail("runtime.threads", "must be >= 0 (0 = all cores)");
-  if (cfg.runtime.device != "auto" && cfg.runtime.device != "cpu" && cfg.runtime.device.rfind("cuda", 0) != 0)
-    fail("runtime.device", "must be auto, cpu or cuda, got '" + cfg.runtime.device + "'");
-  if (cfg.model.d_model % std::max(1, cfg.model.n_heads) != 0)
-    fail("model.d_model", "must be divisible by model.n_heads");
-  if (cfg.proxy_model.d_model % std::max(1, cfg.proxy_model.n_heads) != 0)
-    fail("proxy_model.d_model", "must be divisible by proxy_model.n_heads");
-  if (cfg.model.max_seq_len < cfg.world.max_seq_len)
-    fail("model.max_seq_len", "is " + std::to_string(cfg.model.max_seq_len) + " but the world's samples need up to world.max_seq_len = " +
-                                  std::to_string(cfg.world.max_seq_len) + " tokens; raise it or lower world.max_seq_len");
-  if (cfg.train.batch_size < 1) fail("train.batch_size", "must be >= 1");
-  if (cfg.pretrain.epochs < 0) fail("pretrain.epochs", "must be >= 0");
-  if (cfg.pretrain.copy_warmup_steps < 0) fail("pretrain.copy_warmup_steps", "must be >= 0");
-  if (cfg.pretrain.copy_warmup_steps > 0 && cfg.pretrain.epochs == 0)
-    fail("pretrain.copy_warmup_steps", "needs pretrain.epochs >= 1 (with 0 the random initialisation stands in and nothing is pre-trained)");
-  if (!(cfg.pretrain.copy_warmup_lr > 0) || !std::isfinite(cfg.pretrain.copy_warmup_lr))
-    fail("pretrain.copy_warmup_lr", "must be a positive number");
-  if (!(cfg.pretrain.copy_warmup_restatements >= 0 && cfg.pretrain.copy_warmup_restatements <= 1))
-    fail("pretrain.copy_warmup_restatements", "must be a share between 0 and 1");
-  if (!(cfg.pretrain.copy_warmup_suffixes >= 0 && cfg.pretrain.copy_warmup_suffixes <= 1))
-    fail("pretrain.copy_warmup_suffixes", "must be a share between 0 and 1");
+  if (runtime.device != "auto" && runtime.device != "cpu" && runtime.device.rfind("cuda", 0) != 0)
+    c.fail("runtime.device", "must be auto, cpu or cuda, got '" + runtime.device + "'");
+  if (world.pool_size < 1)
+    c.fail("world.pool_size", "must be >= 1: a run selects from and trains on the pool, got " + std::to_string(world.pool_size));
+  try {
+    check_world_config(world);
+  } catch (const ConfigError& e) {
+    throw ConfigError(std::string(e.what()) + " (in " + c.where("world") + ")");
+  }
+  if (runtime.threads > max_threads())
+    c.fail("runtime.threads", "must be at most " + std::to_string(max_threads()) + " (4 x this machine's hardware threads, at least 256), got " +
+                                  std::to_string(runtime.threads));
+  if (selection.selector == "fixed" && selection.fixed_ids_from.empty())
+    c.fail("selection.fixed_ids_from", "selector fixed needs the samples to train: a run record, a JSON list of uids or a file of uids");
+  if (selection.selector != "fixed" && !selection.fixed_ids_from.empty())
+    c.fail("selection.fixed_ids_from", "is only read by selector fixed, but the selector is '" + selection.selector + "'");
+  if (model.max_seq_len < world.max_seq_len)
+    c.fail("model.max_seq_len", "is " + std::to_string(model.max_seq_len) + " but the world's samples need up to world.max_seq_len = " +
+                                    std::to_string(world.max_seq_len) + " tokens; raise it or lower world.max_seq_len");
+}
+
+void validate_experiment_config(const ExperimentConfig& cfg, const std::string& source, const ConfigSources* sources) {
+  config_check(cfg, source, sources);
   validate_eval_config(cfg.eval, "eval.", source);
   // pass@k of the world's code suite: the k values against the samples actually drawn per problem.
   const int code_n = cfg.eval.code_samples > 0 ? cfg.eval.code_samples : cfg.world.code_samples;
   for (int k : cfg.eval.pass_ks.empty() ? cfg.world.code_pass_ks : cfg.eval.pass_ks)
     if (k > code_n)
-      fail(cfg.eval.pass_ks.empty() ? "world.code_pass_ks" : "eval.pass_ks",
-           "entry " + std::to_string(k) + " needs at least " + std::to_string(k) + " samples per problem, but " +
-               (cfg.eval.code_samples > 0 ? "eval.code_samples" : "world.code_samples") + " is " +
-               std::to_string(code_n));
-  if (cfg.selection.selector == "lead") cfg.lead.validate();
-  if (cfg.selection.selector == "fixed" && cfg.selection.fixed_ids_from.empty())
-    fail("selection.fixed_ids_from", "selector fixed needs the samples to train: a run record, a JSON list of uids or a file of uids");
-  if (cfg.selection.selector != "fixed" && !cfg.selection.fixed_ids_from.empty())
-    fail("selection.fixed_ids_from", "is only read by selector fixed, but the selector is '" + cfg.selection.selector + "'");
+      throw ConfigError("config key '" + std::string(cfg.eval.pass_ks.empty() ? "world.code_pass_ks" : "eval.pass_ks") + "' in " + source +
+                        ": entry " + std::to_string(k) + " needs at least " + std::to_string(k) + " samples per problem, but " +
+                        (cfg.eval.code_samples > 0 ? "eval.code_samples" : "world.code_samples") + " is " + std::to_string(code_n));
 }
 
 }  // namespace lb

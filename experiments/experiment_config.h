@@ -2,6 +2,19 @@
 // proxy model, pre-training, training, inference, evaluation, LEAD, baselines, selection, runtime),
 // each field with its default and the reason. Config files may `extends` another file and may carry
 // a `sweep` section (list-valued keys and named variants) that `run` ignores and `sweep` expands.
+//
+// Validation: each field declares its rule beside its default and reason (core/config.h), and
+// cross-field rules live in validate() hooks (ModelConfig, PretrainConfig, ExperimentConfig);
+// validate_experiment_config runs all of them on the resolved config before any work, and `sweep`
+// (also with --dry-run) runs it on every run of the plan.
+//
+// The struct defaults are not "the default world" of experiments; they are the smallest config
+// that runs, kept stable because config hashes and committed records depend on them. `run`
+// without a config file builds exactly these defaults (a plain 3-epoch world that, as README says,
+// does not discriminate between selectors); the worlds experiments use are the files in
+// experiments/configs/ (demo.json, quick.json, paper_main.json, ...), which override the defaults.
+// Changing a default changes the hash of every config that does not set that key, so defaults
+// stay as they are and new behaviour comes in through config files.
 #pragma once
 
 #include "baselines/baseline_config.h"
@@ -30,8 +43,8 @@ struct SelectionConfig {
 
   template <class V> void visit(V& v) {
     v.field("selector", selector, "lead | base (no training: the discrimination check) | a baseline name (see `leadbench run --help`)");
-    v.field("budget_fraction", budget_fraction, "share of the pool to select (unique samples); the paper's headline is 2.5 %");
-    v.field("max_rounds", max_rounds, "the runner stops any selector after this many rounds");
+    v.field("budget_fraction", budget_fraction, "share of the pool to select (unique samples); the paper's headline is 2.5 %", Range{0, 1, "(]"});
+    v.field("max_rounds", max_rounds, "the runner stops any selector after this many rounds", Positive{});
     v.field("fixed_ids_from", fixed_ids_from,
             "selector fixed (the replay control) only: a run record (its selected.uids), a JSON list of uids or a file of uids, one per line");
   }
@@ -47,10 +60,10 @@ struct RuntimeConfig {
 
   template <class V> void visit(V& v) {
     v.field("device", device, "auto (CUDA when present) | cpu | cuda; --device overrides");
-    v.field("threads", threads, "LibTorch threads; 0 = all cores (Debian's LibTorch would start with 1); --threads overrides");
+    v.field("threads", threads, "LibTorch threads; 0 = all cores (Debian's LibTorch would start with 1); --threads overrides", AtLeast{0});
     v.field("cache_dir", cache_dir, "cache of pre-trained base and proxy models, keyed by config hash");
     v.field("out_dir", out_dir, "folder run records are written into (sweep: the results folder)");
-    v.field("progress", progress, "auto | on | off: per-step progress lines on stderr; --progress/--quiet override");
+    v.field("progress", progress, "auto | on | off: per-step progress lines on stderr; --progress/--quiet override", OneOf{"auto", "on", "off"});
     v.field("save_predictions", save_predictions,
             "write the model's answer to every suite item beside the record (<record>.predictions.jsonl), to inspect or re-score");
   }
@@ -98,6 +111,9 @@ struct ExperimentConfig {
   }
 
   std::string label() const { return name.empty() ? selection.selector : name; }
+  // Cross-section rules: a known selector and device, a non-empty pool, the world's own checks,
+  // the model's context holding the world's samples.
+  void validate(const ConfigCheck& c) const;
 };
 
 // The resolved config as JSON and its hash; `runtime` is left out of the hash (it does not change
@@ -113,12 +129,16 @@ nlohmann::json load_config_file_chain(const std::string& path, std::vector<std::
 // The `sweep` section of a file (or its `extends` chain); null when none.
 nlohmann::json load_sweep_section(const std::string& path);
 
-// Defaults <- file chain <- overrides ("a.b=value"). path "" = defaults only.
-ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides);
+// Defaults <- file chain <- overrides ("a.b=value"). path "" = defaults only. `sources`, when
+// given, records which file or override set each key (for validate_experiment_config's errors).
+ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides,
+                                        ConfigSources* sources = nullptr);
 
-// Checks cross-field constraints (budget in (0, 1], known selector, ...); throws ConfigError
-// naming the key.
-void validate_experiment_config(const ExperimentConfig& cfg, const std::string& source);
+// Checks every declared rule and cross-field constraint of a resolved config (budget in (0, 1],
+// known selector, KV heads dividing the heads, ...); throws ConfigError naming the dotted key, the
+// file or override that set it (from `sources`, else `source`), the value and what is allowed.
+void validate_experiment_config(const ExperimentConfig& cfg, const std::string& source,
+                                const ConfigSources* sources = nullptr);
 
 // Every selector name `selection.selector` accepts: lead, base and the baselines.
 std::vector<std::string> known_selectors();

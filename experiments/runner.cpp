@@ -433,14 +433,16 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   if (p.has("--list-keys")) {
     ExperimentConfig cfg = load_experiment_config(p.positional.empty() ? "" : p.positional[0], p.overrides);
-    for (const auto& d : config_docs(cfg)) std::cout << d.key << " = " << d.value << "    # " << d.why << "\n";
+    for (const auto& d : config_docs(cfg))
+      std::cout << d.key << " = " << d.value << "    # " << d.why << (d.rule.empty() ? "" : " [" + d.rule + "]") << "\n";
     return 0;
   }
   if (p.positional.size() != 1) throw UsageError("run needs exactly one CONFIG file\n" + run_usage());
   const std::string path = p.positional[0];
-  ExperimentConfig cfg = load_experiment_config(path, p.overrides);
+  ConfigSources sources;
+  ExperimentConfig cfg = load_experiment_config(path, p.overrides, &sources);
   apply_cli_runtime(cfg, p.common);
-  validate_experiment_config(cfg, path);
+  validate_experiment_config(cfg, path, &sources);  // every rule, before any work
   std::string record_path = p.value("--out", default_record_path(cfg));
   // One writer per record: a sweep's child adopts the lock its sweep took; anyone else waits for
   // nothing and is told who holds it.
@@ -603,9 +605,10 @@ int cmd_probe(const std::vector<std::string>& args) {
   }
   if (echoes < 0) throw UsageError("--echoes must be >= 0\n" + probe_usage());
   const std::string path = p.positional.empty() ? find_shipped_config("demo.json") : p.positional[0];
-  ExperimentConfig cfg = load_experiment_config(path, p.overrides);
+  ConfigSources sources;
+  ExperimentConfig cfg = load_experiment_config(path, p.overrides, &sources);
   apply_cli_runtime(cfg, p.common);
-  validate_experiment_config(cfg, path);
+  validate_experiment_config(cfg, path, &sources);
   apply_runtime(cfg);
   torch::Device device = resolve_device(cfg.runtime.device);
   World world = generate_world(cfg.world);

@@ -144,12 +144,13 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
       if (!vname.empty()) run.overrides.push_back("name=" + vname);
       for (auto it = vset.begin(); it != vset.end(); ++it) run.overrides.push_back(it.key() + "=" + value_text(it.value()));
       // Apply with error messages that say where each override came from.
-      ExperimentConfig cfg = load_experiment_config(config_path, {});
+      ConfigSources sources;  // which file, grid key or override set each key (for the errors)
+      ExperimentConfig cfg = load_experiment_config(config_path, {}, &sources);
       for (size_t k = 0; k < grid.size(); ++k)
-        config_set(cfg, grid[k].first, value_text(grid[k].second[pos[k]]), "'sweep.grid' of " + config_path);
+        config_set(cfg, grid[k].first, value_text(grid[k].second[pos[k]]), "'sweep.grid' of " + config_path, &sources);
       if (!vname.empty()) cfg.name = vname;
       for (auto it = vset.begin(); it != vset.end(); ++it)
-        config_set(cfg, it.key(), value_text(it.value()), "sweep variant '" + vname + "' of " + config_path);
+        config_set(cfg, it.key(), value_text(it.value()), "sweep variant '" + vname + "' of " + config_path, &sources);
       if (!conditionals.empty()) {
         const nlohmann::json resolved = experiment_config_json(cfg);
         for (auto& c : conditionals) {
@@ -159,14 +160,20 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
           if (!match) continue;
           ++c.matched;
           for (auto it = c.set.begin(); it != c.set.end(); ++it) {
-            config_set(cfg, it.key(), value_text(it.value()), c.where);
+            config_set(cfg, it.key(), value_text(it.value()), c.where, &sources);
             run.overrides.push_back(it.key() + "=" + value_text(it.value()));
           }
         }
       }
-      config_apply_overrides(cfg, cli_overrides);
+      config_apply_overrides(cfg, cli_overrides, &sources);
       for (const auto& o : cli_overrides) run.overrides.push_back(o);
-      validate_experiment_config(cfg, config_path + " (sweep run " + std::to_string(index) + ")");
+      // Every rule of the run's full resolved config; the message names the run.
+      try {
+        validate_experiment_config(cfg, config_path, &sources);
+      } catch (const ConfigError& e) {
+        throw ConfigError("sweep run " + std::to_string(index) + " (" + cfg.label() + ", seed " + std::to_string(cfg.seed) +
+                          ") of " + config_path + ": " + e.what());
+      }
       run.index = index++;
       run.config = cfg;
       run.hash = experiment_config_hash(cfg);

@@ -39,27 +39,30 @@ struct LeadConfig {
   int64_t min_round_samples = -1;
 
   template <class V> void visit(V& v) {
-    v.field("warmup_fraction", warmup_fraction, "share of the pool the warm-up (IFD) model is trained on; paper 1 %");
-    v.field("warmup_epochs", warmup_epochs, "epochs of warm-up training; paper 4");
-    v.field("num_clusters", num_clusters, "K of the 1-D k-means on IFD (bandit arms); paper 7, 1 = no clustering");
-    v.field("kmeans_max_iterations", kmeans_max_iterations, "cap on Lloyd iterations; 1-D k-means converges in a few");
-    v.field("bandit", bandit, "exp3 (paper) | uniform (ablation: no bandit, uniform cluster choice)");
-    v.field("gamma", gamma, "EXP3 exploration rate; paper 0.1");
-    v.field("alpha", alpha, "EXP3.S share term for non-stationary rewards; 0 = plain EXP3 as in the authors' code");
-    v.field("rho", rho, "per round, the top floor(n_{k,task} * rho) of each task group of the drawn cluster; paper 0.015");
-    v.field("max_uses", max_uses, "a sample stays eligible while trained fewer than this many times; paper 4");
-    v.field("smoothing", smoothing, "b of the IDU update U <- (1-b)(l + dL') + b U; paper 0.1, 0 = no smoothing");
+    v.field("warmup_fraction", warmup_fraction, "share of the pool the warm-up (IFD) model is trained on; paper 1 %", Range{0, 1, "(]"});
+    v.field("warmup_epochs", warmup_epochs, "epochs of warm-up training; paper 4", AtLeast{0});
+    v.field("num_clusters", num_clusters, "K of the 1-D k-means on IFD (bandit arms); paper 7, 1 = no clustering", Positive{});
+    v.field("kmeans_max_iterations", kmeans_max_iterations, "cap on Lloyd iterations; 1-D k-means converges in a few", Positive{});
+    v.field("bandit", bandit, "exp3 (paper) | uniform (ablation: no bandit, uniform cluster choice)", OneOf{"exp3", "uniform"});
+    v.field("gamma", gamma, "EXP3 exploration rate; paper 0.1", Range{0, 1, "(]"});
+    v.field("alpha", alpha, "EXP3.S share term for non-stationary rewards; 0 = plain EXP3 as in the authors' code", Range{0, 1, "[)"});
+    v.field("rho", rho, "per round, the top floor(n_{k,task} * rho) of each task group of the drawn cluster; paper 0.015", Range{0, 1, "(]"});
+    v.field("max_uses", max_uses, "a sample stays eligible while trained fewer than this many times; paper 4", Positive{});
+    v.field("smoothing", smoothing, "b of the IDU update U <- (1-b)(l + dL') + b U; paper 0.1, 0 = no smoothing", Range{0, 1});
     v.field("use_loss_change", use_loss_change, "add the loss-change estimate dL' to the in-loop loss (false: ablation)");
-    v.field("reward", reward, "bandit reward: learning_progress (default) | mean_idu | dev_loss (does inference)");
-    v.field("dev_samples", dev_samples, "dev_loss reward only: size of the held-out dev split of the pool");
+    v.field("reward", reward, "bandit reward: learning_progress (default) | mean_idu | dev_loss (does inference)", OneOf{"learning_progress", "mean_idu", "dev_loss"});
+    v.field("dev_samples", dev_samples, "dev_loss reward only: size of the held-out dev split of the pool", Positive{});
     v.field("match_compute", match_compute,
             "after the budget is reached, re-select among the selected samples (uses < max_uses) until sample passes = budget x train.epochs, the compute of static selectors; false stops at the budget");
-    v.field("max_rounds", max_rounds, "stop after this many rounds even if the budget is not reached");
+    v.field("max_rounds", max_rounds, "stop after this many rounds even if the budget is not reached", Positive{});
     v.field("min_round_samples", min_round_samples,
-            "each round selects at least this many samples, split over the cluster's task groups by largest remainders; -1 = train.batch_size (one full batch), 0 = no floor (floor(n * rho) per group, one per group when all are 0)");
+            "each round selects at least this many samples, split over the cluster's task groups by largest remainders; -1 = train.batch_size (one full batch), 0 = no floor (floor(n * rho) per group, one per group when all are 0)",
+            AtLeast{-1});
   }
 
-  // Throws ConfigError naming the key for values that cannot work (rho = 0, gamma out of (0, 1], ...).
+  // Runs the rules declared above (rho = 0, gamma outside (0, 1], ... are errors) for a selector
+  // built without a config file; throws ConfigError naming "lead.<key>". Config files get the
+  // same rules at load time (validate_experiment_config).
   void validate() const;
   // The round floor in samples for a trainer of batch size `batch_size` (0 = no floor).
   int64_t round_floor(int batch_size) const { return min_round_samples < 0 ? batch_size : min_round_samples; }
