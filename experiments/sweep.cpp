@@ -374,6 +374,21 @@ class SignalForwarding {
 
 }  // namespace
 
+int run_dependency(const SweepPlan& plan, const SweepRun& run) {
+  const std::string& from = run.config.selection.fixed_ids_from;
+  if (from.empty()) return -1;
+  const fs::path want = fs::path(from).lexically_normal();
+  for (size_t i = 0; i < plan.runs.size(); ++i)
+    if (&plan.runs[i] != &run && fs::path(plan.runs[i].record_path).lexically_normal() == want) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<const SweepRun*> sweep_start_order(const SweepPlan& plan, std::vector<const SweepRun*> todo) {
+  // Replays of another run's record go after every run they could depend on (stable otherwise).
+  std::stable_partition(todo.begin(), todo.end(), [&](const SweepRun* r) { return run_dependency(plan, *r) < 0; });
+  return todo;
+}
+
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
   SweepOutcome out;
   out.total = static_cast<int>(plan.runs.size());
@@ -387,6 +402,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
     if (why != "missing") out.redo.push_back(r.label + ": previous record unusable, redoing (" + why + ")");
     todo.push_back(&r);
   }
+  todo = sweep_start_order(plan, std::move(todo));
   int budget = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int jobs = std::max(1, std::min(options.jobs, std::max<int>(1, static_cast<int>(todo.size()))));
   int threads_each = std::max(1, budget / jobs);
@@ -461,6 +477,10 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
   size_t next = 0;
   while ((next < todo.size() && !g_sweep_signal) || !live.empty()) {
     while (!g_sweep_signal && next < todo.size() && static_cast<int>(live.size()) < jobs) {
+      // A replay whose source run is still running waits for it (it reads that run's record).
+      const int dep = run_dependency(plan, *todo[next]);
+      if (dep >= 0 && std::any_of(live.begin(), live.end(), [&](const auto& l) { return l.second.run == &plan.runs[dep]; }))
+        break;
       const SweepRun* r = todo[next++];
       RecordLock lock;
       if (!lock_run(*r, lock)) continue;

@@ -50,6 +50,14 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
 // there instead ("missing", or the problem with the file).
 bool run_is_done(const SweepRun& run, std::string* why);
 
+// The index in `plan.runs` of the run whose record `run` reads (selector fixed replaying another run
+// of the same sweep through selection.fixed_ids_from), or -1. Such a run starts only after that run
+// has finished: run_sweep orders the runs so and waits for it with --jobs > 1. A Slurm job array
+// does not know the order: submit the replays after the array (`--dependency=afterany`).
+int run_dependency(const SweepPlan& plan, const SweepRun& run);
+// `todo` (runs of `plan`) in the order run_sweep starts them: plan order, replays last.
+std::vector<const SweepRun*> sweep_start_order(const SweepPlan& plan, std::vector<const SweepRun*> todo);
+
 struct SweepOptions {
   int jobs = 1;           // runs at once
   int threads = 0;        // total thread budget (0 = all cores), split over jobs

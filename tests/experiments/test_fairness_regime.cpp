@@ -138,8 +138,27 @@ TEST_CASE("paper_regime sweep: its selectors and seeds, LEAD with the round floo
       CHECK(run.config.selection.selector == "fixed");
       // The replay reads LEAD's record of the same seed, by the path the sweep writes it to.
       CHECK(fs::path(run.config.selection.fixed_ids_from) == fs::path(lead_record.at(run.config.seed)));
+      // ...and so starts only after that run: the sweep knows the dependency.
+      const int dep = lb::run_dependency(plan, run);
+      REQUIRE(dep >= 0);
+      CHECK(plan.runs[dep].config.label() == "lead");
+      CHECK(plan.runs[dep].config.seed == run.config.seed);
+    } else {
+      CHECK(lb::run_dependency(plan, run) == -1);
     }
   }
+  // Every replay starts after every run it could read from (the order run_sweep starts them in).
+  std::vector<const lb::SweepRun*> all;
+  for (const auto& run : plan.runs) all.push_back(&run);
+  auto order = lb::sweep_start_order(plan, all);
+  REQUIRE(order.size() == plan.runs.size());
+  size_t last_lead = 0, first_replay = order.size();
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (order[i]->config.label() == "lead") last_lead = i;
+    if (order[i]->config.label() == "lead_replay") first_replay = std::min(first_replay, i);
+  }
+  CHECK(last_lead < first_replay);
+  CHECK(order.front() == &plan.runs.front());
   // `sweep --dry-run` accepts it and writes nothing.
   fs::path out = lbtest::fresh_dir("paper_regime_dry");
   REQUIRE(lb::cmd_sweep({config.string(), "--out", out.string(), "--dry-run", "--quiet"}) == 0);
