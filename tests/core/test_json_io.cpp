@@ -129,3 +129,11 @@ TEST_CASE("a corrupt, empty or uncompressed .gz file is an error naming the file
   const std::string plain = write_bytes(dir, "plain.jsonl.gz", pool_line(0));
   CHECK_THROWS_WITH(read_text_file(plain), Catch::Contains(plain) && Catch::Contains("not gzip data"));
 }
+
+TEST_CASE("a JSON number beyond a double's range is an InputError naming the file and line", "[json_io]") {
+  // Found by tests/fuzz/fuzz_config: nlohmann's out_of_range.406 escaped parse_json_text.
+  const std::string msg = error_of([] { lb::parse_json_text("{\n  \"lr\": 1e999\n}", "cfg.json"); });
+  CHECK(msg.find("cfg.json:2") != std::string::npos);
+  CHECK(msg.find("1e999") != std::string::npos);
+  CHECK(error_of([] { lb::parse_json_text("[3e343]", "t.json"); }).find("t.json:1") != std::string::npos);
+}
