@@ -79,13 +79,13 @@ failed=()
 summary=()
 for t in "${TARGETS[@]}"; do
   corpus=$OUT/corpus/$t findings=$OUT/findings/$t log=$OUT/$t.log
-  mkdir -p "$corpus" "$findings"
+  mkdir -p "$corpus" "$findings" "$OUT/tmp/$t"
   seeds=(tests/fuzz/corpus/$t)
   # Optional extra seeds from outside the repository, copied at run time (FUZZ_EXTRA_SEEDS=dir).
   [ -n "${FUZZ_EXTRA_SEEDS:-}" ] && [ -d "$FUZZ_EXTRA_SEEDS/$t" ] && seeds+=("$FUZZ_EXTRA_SEEDS/$t")
   echo "fuzz: running $t for ${FUZZ_SECONDS}s"
   set +e
-  ( cd "$findings" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ( cd "$findings" && TMPDIR=$OUT/tmp/$t ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$OUT/$t" -max_total_time="$FUZZ_SECONDS" -max_len="$(max_len_of "$t")" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 "$corpus" "${seeds[@]/#/$ROOT/}" ) > "$log" 2>&1
   rc=$?
