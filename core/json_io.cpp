@@ -141,11 +141,12 @@ void for_each_jsonl(const std::string& path,
       bool ok = true;
       try {
         j = nlohmann::json::parse(row);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // a syntax error or a number overflow (1e999)
         ok = false;
         if (!skip_bad) {
           std::string what = e.what();
           auto p = what.find("syntax error");
+          if (p == std::string::npos) p = what.find("number overflow");
           if (p != std::string::npos) what = what.substr(p);
           throw InputError(path + ":" + std::to_string(line) + ": invalid JSON (" + what +
                            "); fix or remove the line, or pass --skip-bad to skip bad records");

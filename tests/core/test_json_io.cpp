@@ -137,3 +137,15 @@ TEST_CASE("a JSON number beyond a double's range is an InputError naming the fil
   CHECK(msg.find("1e999") != std::string::npos);
   CHECK(error_of([] { lb::parse_json_text("[3e343]", "t.json"); }).find("t.json:1") != std::string::npos);
 }
+
+TEST_CASE("a JSONL line with a number beyond a double's range is an InputError naming file and line", "[json_io]") {
+  // Found by tests/fuzz/fuzz_pool: nlohmann's out_of_range.406 escaped for_each_jsonl.
+  TempDir dir("jsonl_overflow");
+  const std::string path = write_bytes(dir, "p.jsonl", pool_line(0) + R"({"id": "s1", "x": 1e999})" "\n" + pool_line(2));
+  const std::string msg = error_of([&] { Pool::load_jsonl(path); });
+  CHECK(msg.find("p.jsonl:2") != std::string::npos);
+  CHECK(msg.find("number overflow") != std::string::npos);
+  int64_t skipped = 0;
+  CHECK(Pool::load_jsonl(path, true, &skipped).size() == 2);
+  CHECK(skipped == 1);
+}
