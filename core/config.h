@@ -230,6 +230,12 @@ void parse_value(const std::string& text, T& out, const std::string& key, const 
                        ", got '" + text + "'");
   };
   if constexpr (std::is_same_v<T, std::string>) {
+    // A config is hashed and written as JSON, which holds UTF-8 only.
+    try {
+      (void)nlohmann::json(text).dump();
+    } catch (const nlohmann::json::type_error&) {
+      throw ConfigError("config key '" + key + "' in " + source + " must be valid UTF-8 text");
+    }
     out = text;
   } else if constexpr (is_vector<T>::value) {
     if (!text.empty() && text.front() == '[') {

@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -103,6 +104,20 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& sourc
     if (p != std::string::npos) what = what.substr(p);
     throw InputError(source + ":" + std::to_string(line) + ":" + std::to_string(col) +
                      ": invalid JSON (" + what + "); fix the file at that line");
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number beyond a double's range (e.g. 1e999): nlohmann gives the token but no position, so
+    // the line is that of the token's first occurrence.
+    std::string what = e.what(), where = source;
+    const auto q = what.find('\'');
+    const auto q2 = q == std::string::npos ? q : what.find('\'', q + 1);
+    if (q2 != std::string::npos && q2 > q + 1) {
+      const size_t at = text.find(what.substr(q + 1, q2 - q - 1));
+      if (at != std::string::npos)
+        where += ":" + std::to_string(1 + std::count(text.begin(), text.begin() + at, '\n'));
+    }
+    auto p = what.find("number overflow");
+    if (p != std::string::npos) what = what.substr(p);
+    throw InputError(where + ": invalid JSON (" + what + "); write a number within a double's range");
   }
 }
 
@@ -126,11 +141,12 @@ void for_each_jsonl(const std::string& path,
       bool ok = true;
       try {
         j = nlohmann::json::parse(row);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // a syntax error or a number overflow (1e999)
         ok = false;
         if (!skip_bad) {
           std::string what = e.what();
           auto p = what.find("syntax error");
+          if (p == std::string::npos) p = what.find("number overflow");
           if (p != std::string::npos) what = what.substr(p);
           throw InputError(path + ":" + std::to_string(line) + ": invalid JSON (" + what +
                            "); fix or remove the line, or pass --skip-bad to skip bad records");

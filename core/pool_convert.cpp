@@ -261,6 +261,12 @@ bool parse_record(const std::string& text, size_t begin, size_t end, int64_t fir
     *error_line = first_line + std::count(text.begin() + static_cast<std::ptrdiff_t>(begin),
                                           text.begin() + static_cast<std::ptrdiff_t>(upto), '\n');
     return false;
+  } catch (const json::out_of_range& e) {  // a number beyond a double's range (1e999): no position given
+    const std::string what = e.what();
+    const auto p = what.find("number overflow");
+    *error = p == std::string::npos ? what : what.substr(p);
+    *error_line = first_line;
+    return false;
   }
 }
 

@@ -233,4 +233,19 @@ TEST_CASE("config: duplicate keys in a config file are errors naming the file an
   CHECK(j["c"][1]["x"] == 2);
   // Syntax errors still name file:line:column.
   CHECK_THROWS_WITH(lb::parse_config_json("{\n  \"a\": ,\n}", "exp.json"), Catch::Contains("exp.json:2:"));
+
+TEST_CASE("config: a string override that is not valid UTF-8 is a ConfigError naming the key") {
+  // Found by tests/fuzz/fuzz_config: such a value was accepted, then config_hash's dump() threw
+  // nlohmann's type_error.316.
+  Outer c;
+  try {
+    lb::config_apply_overrides(c, {"name=ab\xcd"});
+    FAIL("accepted an override that is not UTF-8");
+  } catch (const lb::ConfigError& e) {
+    CHECK(std::string(e.what()).find("'name'") != std::string::npos);
+    CHECK(std::string(e.what()).find("UTF-8") != std::string::npos);
+  }
+  CHECK(c.name == "a");
+  lb::config_apply_overrides(c, {"name=\xc3\xa9t\xc3\xa9"});  // valid UTF-8 still passes
+  CHECK(c.name == "\xc3\xa9t\xc3\xa9");
 }

@@ -129,3 +129,23 @@ TEST_CASE("a corrupt, empty or uncompressed .gz file is an error naming the file
   const std::string plain = write_bytes(dir, "plain.jsonl.gz", pool_line(0));
   CHECK_THROWS_WITH(read_text_file(plain), Catch::Contains(plain) && Catch::Contains("not gzip data"));
 }
+
+TEST_CASE("a JSON number beyond a double's range is an InputError naming the file and line", "[json_io]") {
+  // Found by tests/fuzz/fuzz_config: nlohmann's out_of_range.406 escaped parse_json_text.
+  const std::string msg = error_of([] { lb::parse_json_text("{\n  \"lr\": 1e999\n}", "cfg.json"); });
+  CHECK(msg.find("cfg.json:2") != std::string::npos);
+  CHECK(msg.find("1e999") != std::string::npos);
+  CHECK(error_of([] { lb::parse_json_text("[3e343]", "t.json"); }).find("t.json:1") != std::string::npos);
+}
+
+TEST_CASE("a JSONL line with a number beyond a double's range is an InputError naming file and line", "[json_io]") {
+  // Found by tests/fuzz/fuzz_pool: nlohmann's out_of_range.406 escaped for_each_jsonl.
+  TempDir dir("jsonl_overflow");
+  const std::string path = write_bytes(dir, "p.jsonl", pool_line(0) + R"({"id": "s1", "x": 1e999})" "\n" + pool_line(2));
+  const std::string msg = error_of([&] { Pool::load_jsonl(path); });
+  CHECK(msg.find("p.jsonl:2") != std::string::npos);
+  CHECK(msg.find("number overflow") != std::string::npos);
+  int64_t skipped = 0;
+  CHECK(Pool::load_jsonl(path, true, &skipped).size() == 2);
+  CHECK(skipped == 1);
+}

@@ -5,6 +5,7 @@
 
 #include "core/json_io.h"
 #include "core/tokenizer.h"
+#include "tiny_world.h"
 #include "experiments/cmd_data.h"
 
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -257,6 +259,28 @@ TEST_CASE("malformed alpaca records: errors name file, line, record and field; -
   const std::string summary = t.summary();
   CHECK(summary.find("rejected: 4") != std::string::npos);
   CHECK(summary.find("empty response") != std::string::npos);
+}
+
+TEST_CASE("a record with a number beyond a double's range is a counted invalid-JSON rejection", "[pool_convert]") {
+  // Found by tests/fuzz/fuzz_pool: nlohmann's out_of_range.406 escaped the record parser.
+  lb::testing::TempDir dir("convert_overflow");
+  const std::string path = dir.file("big.json");
+  std::ofstream(path) << "[{\"instruction\": \"a\", \"output\": \"b\"},\n {\"instruction\": \"c\", \"output\": 1e999}]\n";
+  ConvertOptions opts;
+  opts.format = SourceFormat::alpaca;
+  RecordTally t;
+  std::string err;
+  try {
+    convert_pool_file(path, opts, &t);
+  } catch (const InputError& e) {
+    err = e.what();
+  }
+  CHECK(err.find("big.json:2 (record 1)") != std::string::npos);
+  CHECK(err.find("number overflow") != std::string::npos);
+  opts.skip_bad = true;
+  RecordTally t2;
+  CHECK(convert_pool_file(path, opts, &t2).size() == 1);
+  CHECK(t2.rejected_by_kind["invalid JSON"] == 1);
 }
 
 TEST_CASE("a truncated JSON array is an error naming the unfinished record", "[pool_convert]") {
