@@ -233,6 +233,7 @@ TEST_CASE("config: duplicate keys in a config file are errors naming the file an
   CHECK(j["c"][1]["x"] == 2);
   // Syntax errors still name file:line:column.
   CHECK_THROWS_WITH(lb::parse_config_json("{\n  \"a\": ,\n}", "exp.json"), Catch::Contains("exp.json:2:"));
+}
 
 TEST_CASE("config: a string override that is not valid UTF-8 is a ConfigError naming the key") {
   // Found by tests/fuzz/fuzz_config: such a value was accepted, then config_hash's dump() threw
