@@ -199,6 +199,61 @@ std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
   return results;
 }
 
+std::vector<std::vector<int32_t>> greedy_token_ids(DecoderModel& model, const std::vector<std::vector<int32_t>>& prompts,
+                                                   int max_new_tokens, const std::vector<int64_t>& stop_ids,
+                                                   torch::Device device) {
+  if (max_new_tokens < 0) throw std::invalid_argument("greedy_token_ids: max_new_tokens must be >= 0");
+  const int64_t vocab = model->config().vocab_size, max_len = model->config().max_seq_len;
+  int64_t P = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto fail = [&](const std::string& m) {
+      throw std::invalid_argument("greedy_token_ids: prompt " + std::to_string(i) + ": " + m);
+    };
+    if (prompts[i].empty()) fail("is empty");
+    if (static_cast<int64_t>(prompts[i].size()) + max_new_tokens > max_len)
+      fail("with max_new_tokens it exceeds max_seq_len " + std::to_string(max_len));
+    for (int32_t id : prompts[i])
+      if (id < 0 || id >= vocab) fail("token id " + std::to_string(id) + " is outside the vocabulary");
+    P = std::max<int64_t>(P, prompts[i].size());
+  }
+  std::vector<std::vector<int32_t>> out(prompts.size());
+  if (prompts.empty() || max_new_tokens == 0) return out;
+  torch::NoGradGuard no_grad;
+  EvalModeGuard eval_mode(model);
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  torch::Tensor ids = torch::zeros({B, P}, torch::kLong), mask = torch::zeros({B, P}, torch::kBool),
+                pos = torch::zeros({B, P}, torch::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = static_cast<int64_t>(prompts[b].size()), off = P - n;
+    for (int64_t t = 0; t < n; ++t) {
+      ids[b][off + t] = prompts[b][t];
+      mask[b][off + t] = true;
+      pos[b][off + t] = t;
+    }
+  }
+  mask = mask.to(device);
+  torch::Tensor next_pos = pos.select(1, P - 1).unsqueeze(1).to(device) + 1;
+  KVCache cache;
+  torch::Tensor logits = model->forward_cached(ids.to(device), cache, mask, pos.to(device)).select(1, P - 1);
+  std::vector<bool> done(prompts.size(), false);
+  for (int step = 0; step < max_new_tokens; ++step) {
+    torch::Tensor next = logits.to(torch::kFloat32).argmax(-1).to(torch::kCPU);  // [B]
+    bool all_done = true;
+    for (int64_t b = 0; b < B; ++b) {
+      if (done[b]) continue;
+      const int64_t id = next[b].item<int64_t>();
+      out[b].push_back(static_cast<int32_t>(id));
+      if (std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end()) done[b] = true;
+      all_done = all_done && done[b];
+    }
+    if (all_done || step + 1 == max_new_tokens) break;
+    mask = torch::cat({mask, torch::ones({B, 1}, mask.options())}, 1);  // finished rows run on, unused
+    logits = model->forward_cached(next.view({B, 1}).to(device), cache, mask, next_pos).select(1, 0);
+    next_pos = next_pos + 1;
+  }
+  return out;
+}
+
 std::vector<double> continuation_logprobs(
     DecoderModel& model, const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>>& pairs,
     torch::Device device, int64_t max_batch_tokens, Ledger* ledger, Phase phase) {

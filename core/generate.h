@@ -37,6 +37,15 @@ std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
                                   const std::vector<GenerationRequest>& requests, torch::Device device,
                                   int batch_size = 32, Ledger* ledger = nullptr, Phase phase = Phase::evaluation);
 
+// Greedy continuations by token id, without a tokenizer (pretrained checkpoints with their own
+// vocabularies): for each prompt, up to max_new_tokens argmax tokens, ending after the first token
+// in stop_ids (which is kept). One batch, left-padded, through the KV cache. A prompt that is empty,
+// holds an id outside the vocabulary, or with max_new_tokens exceeds max_seq_len is an
+// std::invalid_argument naming it. Runs in eval mode without gradients.
+std::vector<std::vector<int32_t>> greedy_token_ids(DecoderModel& model, const std::vector<std::vector<int32_t>>& prompts,
+                                                   int max_new_tokens, const std::vector<int64_t>& stop_ids,
+                                                   torch::Device device);
+
 // Sum of log p(continuation | context) over the continuation's tokens, for each pair.
 // Contexts longer than the model's max_seq_len are truncated from the left (the window is the last
 // max_seq_len + 1 tokens of context + continuation). An empty context or continuation, or a

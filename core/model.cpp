@@ -13,6 +13,19 @@ namespace detail {
 
 namespace {
 
+// Set by UninitialisedWeights: allocate weights empty, with this dtype and device.
+struct UninitState {
+  bool active = false;
+  torch::ScalarType dtype = torch::kFloat32;
+  torch::Device device = torch::kCPU;
+};
+thread_local UninitState g_uninit;
+
+torch::Tensor ones_weight(int64_t dim) {
+  if (!g_uninit.active) return torch::ones({dim});
+  return torch::ones({dim}, torch::TensorOptions().dtype(g_uninit.dtype).device(g_uninit.device));
+}
+
 // Fills `t` (CPU, float32, contiguous) from a seeded generator: normal(0, std) or uniform(-b, b).
 void fill_normal(torch::Tensor& t, double std, Rng rng) {
   float* p = t.data_ptr<float>();
@@ -35,6 +48,7 @@ void fill_uniform(torch::Tensor& t, double bound, Rng rng) {
 // Every parameter draws from its own stream derived from (seed, its name): the init of one
 // parameter never depends on how many others were created before it.
 torch::Tensor seeded_normal(std::vector<int64_t> shape, double std, uint64_t seed, const std::string& name) {
+  if (g_uninit.active) return torch::empty(shape, torch::TensorOptions().dtype(g_uninit.dtype).device(g_uninit.device));
   torch::Tensor t = torch::empty(shape, torch::kFloat32);
   fill_normal(t, std, Rng::derive(seed, name));
   return t;
@@ -42,10 +56,21 @@ torch::Tensor seeded_normal(std::vector<int64_t> shape, double std, uint64_t see
 
 }  // namespace
 
-// y = x W^T (+ scale * dropout(x) A^T B^T with an adapter). W: [out, in], A: [rank, in], B: [out, rank].
+UninitialisedWeights::UninitialisedWeights(torch::ScalarType dtype, torch::Device device) {
+  if (g_uninit.active) throw std::logic_error("UninitialisedWeights: already active on this thread");
+  g_uninit.active = true;
+  g_uninit.dtype = dtype;
+  g_uninit.device = device;
+}
+UninitialisedWeights::~UninitialisedWeights() { g_uninit = UninitState{}; }
+
+// y = x W^T (+ b) (+ scale * dropout(x) A^T B^T with an adapter). W: [out, in], b: [out] (optional,
+// zero-initialised), A: [rank, in], B: [out, rank].
 struct LoraLinearImpl : torch::nn::Module {
-  LoraLinearImpl(int64_t in, int64_t out, double std, uint64_t seed, const std::string& name) : in_(in), out_(out) {
+  LoraLinearImpl(int64_t in, int64_t out, double std, uint64_t seed, const std::string& name, bool with_bias = false)
+      : in_(in), out_(out) {
     weight = register_parameter("weight", seeded_normal({out, in}, std, seed, name + ".weight"));
+    if (with_bias) bias = register_parameter("bias", seeded_normal({out}, 0.0, seed, name + ".bias").zero_());
   }
 
   void add_adapter(int rank, double alpha, double dropout, uint64_t seed, const std::string& name) {
@@ -73,19 +98,20 @@ struct LoraLinearImpl : torch::nn::Module {
   }
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor y = torch::matmul(x, effective_weight().t());
+    if (bias.defined()) y = y + bias;
     if (adapter_separate()) y = y + adapter_delta(x);
     return y;
   }
 
   int64_t in_, out_;
-  torch::Tensor weight, lora_a, lora_b;
+  torch::Tensor weight, bias, lora_a, lora_b;
   double scale = 0.0;
   double dropout_p = 0.0;
 };
 TORCH_MODULE(LoraLinear);
 
 struct RMSNormImpl : torch::nn::Module {
-  RMSNormImpl(int64_t dim, double eps) : eps(eps) { weight = register_parameter("weight", torch::ones({dim})); }
+  RMSNormImpl(int64_t dim, double eps) : eps(eps) { weight = register_parameter("weight", ones_weight(dim)); }
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor xf = x.to(torch::kFloat32);
     torch::Tensor normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
@@ -117,8 +143,10 @@ std::vector<torch::Tensor> fused_projection(const torch::Tensor& x, const std::v
   }
   torch::Tensor y = torch::matmul(x, torch::cat(weights, 0).t());
   std::vector<torch::Tensor> outs = y.split_with_sizes(sizes, -1);
-  for (size_t i = 0; i < parts.size(); ++i)
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i]->bias.defined()) outs[i] = outs[i] + parts[i]->bias;
     if (parts[i]->adapter_separate()) outs[i] = outs[i] + parts[i]->adapter_delta(x);
+  }
   return outs;
 }
 
@@ -126,14 +154,18 @@ std::vector<torch::Tensor> fused_projection(const torch::Tensor& x, const std::v
 
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(const ModelConfig& c, uint64_t seed, const std::string& prefix)
-      : n_heads(c.n_heads), n_kv_heads(c.n_kv_heads), head_dim(c.d_model / c.n_heads) {
+      : n_heads(c.n_heads), n_kv_heads(c.n_kv_heads), head_dim(c.resolved_head_dim()) {
     const double out_std = c.init_std / std::sqrt(2.0 * c.n_layers);
     // Smearing logits, one per key head; 0 starts every head at an even mix of the two positions.
     if (c.smeared_keys) smear = register_parameter("smear", torch::zeros({n_kv_heads}));
-    q = register_module("q", LoraLinear(c.d_model, n_heads * head_dim, c.init_std, seed, prefix + "q"));
-    k = register_module("k", LoraLinear(c.d_model, n_kv_heads * head_dim, c.init_std, seed, prefix + "k"));
-    v = register_module("v", LoraLinear(c.d_model, n_kv_heads * head_dim, c.init_std, seed, prefix + "v"));
-    o = register_module("o", LoraLinear(n_heads * head_dim, c.d_model, out_std, seed, prefix + "o"));
+    q = register_module("q", LoraLinear(c.d_model, n_heads * head_dim, c.init_std, seed, prefix + "q", c.qkv_bias));
+    k = register_module("k", LoraLinear(c.d_model, n_kv_heads * head_dim, c.init_std, seed, prefix + "k", c.qkv_bias));
+    v = register_module("v", LoraLinear(c.d_model, n_kv_heads * head_dim, c.init_std, seed, prefix + "v", c.qkv_bias));
+    o = register_module("o", LoraLinear(n_heads * head_dim, c.d_model, out_std, seed, prefix + "o", c.o_bias));
+    if (c.qk_norm) {
+      q_norm = register_module("q_norm", std::make_shared<RMSNormImpl>(head_dim, c.norm_eps));
+      k_norm = register_module("k_norm", std::make_shared<RMSNormImpl>(head_dim, c.norm_eps));
+    }
   }
 
   // x: [B, t, d]; returns [B, t, d]. With a cache, past keys/values are prepended and the new ones stored.
@@ -145,6 +177,10 @@ struct AttentionImpl : torch::nn::Module {
     torch::Tensor qh = qkv[0].view({B, t, n_heads, head_dim}).transpose(1, 2);
     torch::Tensor kh = qkv[1].view({B, t, n_kv_heads, head_dim}).transpose(1, 2);
     torch::Tensor vh = qkv[2].view({B, t, n_kv_heads, head_dim}).transpose(1, 2);
+    if (q_norm) {  // over each head's features, like the model-wide norm
+      qh = q_norm->forward(qh);
+      kh = k_norm->forward(kh);
+    }
     if (smear.defined()) {
       // The previous slot's key (before rotation): the cached last one for the first new token.
       torch::Tensor first = cache_k_last && cache_k_last->defined() ? *cache_k_last : torch::zeros_like(kh.narrow(2, 0, 1));
@@ -180,6 +216,7 @@ struct AttentionImpl : torch::nn::Module {
 
   int64_t n_heads, n_kv_heads, head_dim;
   LoraLinear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  std::shared_ptr<RMSNormImpl> q_norm, k_norm;  // qk_norm only
   torch::Tensor smear;  // [n_kv_heads] logits of s, defined only with smeared keys
 };
 TORCH_MODULE(Attention);
@@ -239,13 +276,16 @@ std::string device_key(const torch::Device& d) { return d.str(); }
 }  // namespace
 
 void ModelConfig::validate(const ConfigCheck& c) const {
-  if (d_model % n_heads != 0)
-    c.fail("d_model", std::to_string(d_model) + " must be divisible by " + c.key("n_heads") + " (" + std::to_string(n_heads) + ")");
-  if ((d_model / n_heads) % 2 != 0)
-    c.fail("d_model", std::to_string(d_model) + " / " + c.key("n_heads") + " (" + std::to_string(n_heads) +
-                          ") = head dim " + std::to_string(d_model / n_heads) + ", which must be even for rotary embeddings");
+  if (head_dim == 0 && d_model % n_heads != 0)
+    c.fail("d_model", std::to_string(d_model) + " must be divisible by " + c.key("n_heads") + " (" + std::to_string(n_heads) +
+                          ") unless " + c.key("head_dim") + " is set");
+  if (resolved_head_dim() % 2 != 0)
+    c.fail(head_dim > 0 ? "head_dim" : "d_model", "gives head dim " + std::to_string(resolved_head_dim()) +
+                                                      " (head_dim, or d_model / n_heads), which must be even for rotary embeddings");
   if (n_kv_heads > n_heads || n_heads % n_kv_heads != 0)
     c.fail("n_kv_heads", std::to_string(n_kv_heads) + " must divide " + c.key("n_heads") + " (" + std::to_string(n_heads) + ")");
+  if (rope_scaling == "llama3" && !(rope_high_freq_factor > rope_low_freq_factor))
+    c.fail("rope_high_freq_factor", "must be larger than " + c.key("rope_low_freq_factor") + " for llama3 rope scaling");
 }
 
 DecoderModelImpl::DecoderModelImpl(const ModelConfig& cfg, const LoraConfig& lora, uint64_t init_seed)
@@ -291,10 +331,23 @@ void DecoderModelImpl::add_adapters(const LoraConfig& lora, uint64_t init_seed) 
 std::pair<torch::Tensor, torch::Tensor> DecoderModelImpl::rope_tables(int64_t n, const torch::Device& device) {
   auto& entry = rope_cache_[device_key(device)];
   if (!entry.first.defined() || entry.first.size(0) < n) {
-    const int64_t len = std::max<int64_t>(n, cfg_.max_seq_len);
-    const int64_t half = cfg_.d_model / cfg_.n_heads / 2;
+    const int64_t len = std::max<int64_t>(n, std::min<int64_t>(cfg_.max_seq_len, 4096));
+    const int64_t half = cfg_.resolved_head_dim() / 2;
     // inv_freq_i = theta^(-i/half), computed in double for tables that do not drift with length.
     torch::Tensor inv = torch::pow(cfg_.rope_theta, -torch::arange(half, torch::kFloat64) / static_cast<double>(half));
+    if (cfg_.rope_scaling == "linear") {
+      inv = inv / cfg_.rope_factor;
+    } else if (cfg_.rope_scaling == "llama3") {
+      // Long wavelengths are stretched by the factor, short ones kept, those between interpolated
+      // by where original_max_pos / wavelength falls between the low and high frequency factors.
+      constexpr double kTwoPi = 6.283185307179586;
+      const double orig = cfg_.rope_original_max_pos, lo = cfg_.rope_low_freq_factor, hi = cfg_.rope_high_freq_factor;
+      torch::Tensor wavelen = kTwoPi / inv;
+      torch::Tensor smooth = (orig / wavelen - lo) / (hi - lo);
+      torch::Tensor mid = (1 - smooth) * inv / cfg_.rope_factor + smooth * inv;
+      torch::Tensor scaled = torch::where(wavelen > orig / lo, inv / cfg_.rope_factor, inv);
+      inv = torch::where((wavelen <= orig / lo) & (wavelen >= orig / hi), mid, scaled);
+    }
     torch::Tensor ang = torch::outer(torch::arange(len, torch::kFloat64), inv);
     entry.first = torch::cos(ang).to(torch::kFloat32).to(device);
     entry.second = torch::sin(ang).to(torch::kFloat32).to(device);
@@ -302,17 +355,19 @@ std::pair<torch::Tensor, torch::Tensor> DecoderModelImpl::rope_tables(int64_t n,
   return {entry.first.narrow(0, 0, n), entry.second.narrow(0, 0, n)};
 }
 
-torch::Tensor DecoderModelImpl::causal_blocked(int64_t T, const torch::Device& device) {
-  auto& m = causal_cache_[device_key(device)];
-  if (!m.defined() || m.size(0) < T) {
-    const int64_t len = std::max<int64_t>(T, cfg_.max_seq_len);
-    m = torch::ones({len, len}, torch::kBool).triu(1).to(device);
+torch::Tensor DecoderModelImpl::causal_blocked(int64_t T, const torch::Device& device, bool window) {
+  auto& m = causal_cache_[device_key(device) + (window ? "/window" : "")];
+  if (!m.defined() || m.size(0) < T) {  // sized to the longest sequence seen, not to max_seq_len
+    m = torch::ones({T, T}, torch::kBool).triu(1);
+    if (window) m = m | torch::ones({T, T}, torch::kBool).tril(-cfg_.sliding_window);
+    m = m.to(device);
   }
   return m.narrow(0, 0, T).narrow(1, 0, T);
 }
 
 torch::Tensor DecoderModelImpl::run_blocks(const torch::Tensor& tokens, const torch::Tensor& cos, const torch::Tensor& sin,
-                                           const torch::Tensor& blocked, const torch::Tensor& prev_real, KVCache* cache) {
+                                           const torch::Tensor& blocked, const torch::Tensor& blocked_window,
+                                           const torch::Tensor& prev_real, KVCache* cache) {
   if (tokens.dim() != 2) throw std::invalid_argument("model: tokens must be [batch, time]");
   torch::Tensor h = torch::embedding(embed_weight_, tokens);
   if (cache && cache->k.empty()) {
@@ -321,7 +376,11 @@ torch::Tensor DecoderModelImpl::run_blocks(const torch::Tensor& tokens, const to
     cache->k_last.resize(blocks_.size());
   }
   for (size_t i = 0; i < blocks_.size(); ++i)
-    h = blocks_[i]->forward(h, cos, sin, blocked, prev_real, cache ? &cache->k[i] : nullptr,
+    h = blocks_[i]->forward(h, cos, sin,
+                            blocked_window.defined() && static_cast<int>(i) >= cfg_.sliding_window_from_layer
+                                ? blocked_window
+                                : blocked,
+                            prev_real, cache ? &cache->k[i] : nullptr,
                             cache ? &cache->v[i] : nullptr, cache ? &cache->k_last[i] : nullptr);
   return final_norm_->forward(h);
 }
@@ -342,7 +401,9 @@ torch::Tensor DecoderModelImpl::hidden_states(const torch::Tensor& tokens) {
     prev_real = torch::ones({1, 1, T, 1}, torch::TensorOptions().device(tokens.device()));
     prev_real.narrow(2, 0, 1).zero_();
   }
-  return run_blocks(tokens, cos, sin, causal_blocked(T, tokens.device()), prev_real, nullptr);
+  torch::Tensor windowed;
+  if (cfg_.sliding_window > 0) windowed = causal_blocked(T, tokens.device(), /*window=*/true);
+  return run_blocks(tokens, cos, sin, causal_blocked(T, tokens.device()), windowed, prev_real, nullptr);
 }
 
 torch::Tensor DecoderModelImpl::forward(const torch::Tensor& tokens) { return project_to_vocab(hidden_states(tokens)); }
@@ -370,13 +431,16 @@ torch::Tensor DecoderModelImpl::forward_cached(const torch::Tensor& tokens, KVCa
   torch::Tensor allowed = (slots.unsqueeze(0) <= qslots).unsqueeze(0) & key_mask.to(device, torch::kBool).unsqueeze(1);
   allowed = allowed | (slots.unsqueeze(0) == qslots).unsqueeze(0);
   torch::Tensor blocked = allowed.logical_not().unsqueeze(1);  // [B, 1, t, T]
+  torch::Tensor blocked_window;  // slots and positions differ by the row's padding, so q - k is the same in both
+  if (cfg_.sliding_window > 0)
+    blocked_window = blocked | (qslots - slots.unsqueeze(0) >= cfg_.sliding_window).unsqueeze(0).unsqueeze(0);
   torch::Tensor prev_real;
   if (cfg_.smeared_keys) {  // the slot before slot s is real when key_mask says so (none before slot 0)
     torch::Tensor shifted = torch::cat({torch::zeros({B, 1}, key_mask.options().dtype(torch::kBool)),
                                         key_mask.to(torch::kBool)}, 1).to(device);
     prev_real = shifted.narrow(1, past, t).to(torch::kFloat32).view({B, 1, t, 1});
   }
-  return project_to_vocab(run_blocks(tokens, cos, sin, blocked, prev_real, &cache));
+  return project_to_vocab(run_blocks(tokens, cos, sin, blocked, blocked_window, prev_real, &cache));
 }
 
 std::vector<torch::Tensor> DecoderModelImpl::trainable_parameters() {

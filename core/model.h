@@ -33,6 +33,21 @@ struct ModelConfig {
   double norm_eps = 1e-5;       // RMSNorm epsilon
   double init_std = 0.02;       // normal init of weights (output projections scaled by 1/sqrt(2 n_layers))
   bool smeared_keys = false;    // each key a learnt per-head mix of its own and the previous position's
+  // Architecture details of pretrained checkpoints (core/hf_checkpoint.h). Each default is the
+  // plain leadbench block, and config hashes leave a field out while it holds its default.
+  int head_dim = 0;             // per-head width; 0 = d_model / n_heads
+  bool qkv_bias = false;        // biases on the q, k and v projections (Qwen2; Llama attention_bias)
+  bool o_bias = false;          // bias on the output projection (Llama attention_bias)
+  bool qk_norm = false;         // per-head RMSNorm of queries and keys before rotation (Qwen3)
+  int sliding_window = 0;       // > 0: a query at position q sees keys k with q - k < sliding_window
+  int sliding_window_from_layer = 0;  // the window applies to blocks with index >= this
+  std::string rope_scaling = "none";  // none, linear or llama3 (rotary frequencies of long-context models)
+  double rope_factor = 1.0;           // linear and llama3: the context extension factor
+  double rope_low_freq_factor = 1.0;  // llama3: wavelengths above original/low_freq_factor are divided by factor
+  double rope_high_freq_factor = 4.0;  // llama3: wavelengths below original/high_freq_factor are kept
+  int rope_original_max_pos = 8192;    // llama3: the pretraining context length
+
+  int64_t resolved_head_dim() const { return head_dim > 0 ? head_dim : (n_heads > 0 ? d_model / n_heads : 0); }
 
   template <class V> void visit(V& v) {
     v.field("vocab_size", vocab_size, "256 bytes + special tokens of the byte tokenizer", Positive{});
@@ -46,6 +61,17 @@ struct ModelConfig {
     v.field("rope_theta", rope_theta, "rotary embedding base, Llama's default", Positive{});
     v.field("norm_eps", norm_eps, "RMSNorm epsilon", Positive{});
     v.field("init_std", init_std, "std of the normal weight init, GPT-2/Llama convention", AtLeast{0});
+    v.field("head_dim", head_dim, "per-head width of queries, keys and values; 0 = d_model / n_heads", AtLeast{0});
+    v.field("qkv_bias", qkv_bias, "learnt biases on the q, k, v projections (Qwen2 checkpoints)");
+    v.field("o_bias", o_bias, "learnt bias on the attention output projection (Llama attention_bias)");
+    v.field("qk_norm", qk_norm, "per-head RMSNorm of queries and keys before the rotation (Qwen3 checkpoints)");
+    v.field("sliding_window", sliding_window, "0 = full causal attention; > 0: a query sees the last sliding_window positions, itself included (Mistral, Qwen2)", AtLeast{0});
+    v.field("sliding_window_from_layer", sliding_window_from_layer, "the sliding window applies to blocks from this index on (Qwen2 max_window_layers)", AtLeast{0});
+    v.field("rope_scaling", rope_scaling, "rotary frequency scaling of long-context checkpoints: none, linear or llama3", OneOf{"none", "linear", "llama3"});
+    v.field("rope_factor", rope_factor, "linear and llama3 rope scaling: context extension factor", Positive{});
+    v.field("rope_low_freq_factor", rope_low_freq_factor, "llama3 rope scaling: low_freq_factor", Positive{});
+    v.field("rope_high_freq_factor", rope_high_freq_factor, "llama3 rope scaling: high_freq_factor", Positive{});
+    v.field("rope_original_max_pos", rope_original_max_pos, "llama3 rope scaling: original_max_position_embeddings", Positive{});
     v.field("smeared_keys", smeared_keys, "smeared keys (Olsson et al. 2022): key_t = s*k_t + (1-s)*k_(t-1) with a learnt s per key head, a previous-token bias that lets one layer match on the token before; off = the plain Llama block");
   }
   // Cross-field rules: heads divide d_model into an even head dim, KV heads divide the heads.
@@ -108,13 +134,17 @@ class DecoderModelImpl : public torch::nn::Module {
   // T = past + t keys; `cache` (optional) supplies past keys/values and receives the new ones.
   // `prev_real` ([1 or B, 1, t, 1], float) is 1 where the slot before a token holds a real token and 0
   // where it is padding or the start (smeared keys mix in nothing there).
+  // `blocked_window` (same shape, defined only with a sliding window) replaces `blocked` in the
+  // blocks the window applies to.
   torch::Tensor run_blocks(const torch::Tensor& tokens, const torch::Tensor& cos, const torch::Tensor& sin,
-                           const torch::Tensor& blocked, const torch::Tensor& prev_real, KVCache* cache);
+                           const torch::Tensor& blocked, const torch::Tensor& blocked_window,
+                           const torch::Tensor& prev_real, KVCache* cache);
   torch::Tensor project_to_vocab(const torch::Tensor& hidden);
   // Rotary tables [n, head_dim/2] for positions 0..n-1 on `device` (cached, grown on demand).
   std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t n, const torch::Device& device);
-  // Bool [T, T], true above the diagonal (future keys), cached per device.
-  torch::Tensor causal_blocked(int64_t T, const torch::Device& device);
+  // Bool [T, T], true above the diagonal (future keys), cached per device; with `window`, also
+  // true where query - key >= sliding_window.
+  torch::Tensor causal_blocked(int64_t T, const torch::Device& device, bool window = false);
 
   ModelConfig cfg_;
   LoraConfig lora_;
@@ -124,9 +154,23 @@ class DecoderModelImpl : public torch::nn::Module {
   std::shared_ptr<detail::RMSNormImpl> final_norm_;               // "norm.weight" [d_model]
   torch::Tensor head_weight_;                                     // "head.weight" [vocab, d_model] when untied
   std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> rope_cache_;  // device -> (cos, sin)
-  std::map<std::string, torch::Tensor> causal_cache_;                        // device -> blocked mask
+  std::map<std::string, torch::Tensor> causal_cache_;                        // device (+ "/window") -> blocked mask
 };
 TORCH_MODULE(DecoderModel);
+
+namespace detail {
+// While one lives, DecoderModel constructors on this thread allocate their weights uninitialised
+// (torch::empty) with this dtype and device instead of drawing the seeded init: for loaders that
+// overwrite every weight (a pretrained checkpoint), so that building the model costs no time and
+// no second copy. Norm scales start at one either way.
+class UninitialisedWeights {
+ public:
+  UninitialisedWeights(torch::ScalarType dtype, torch::Device device);
+  ~UninitialisedWeights();
+  UninitialisedWeights(const UninitialisedWeights&) = delete;
+  UninitialisedWeights& operator=(const UninitialisedWeights&) = delete;
+};
+}  // namespace detail
 
 // A deep copy (weights, adapters, trainability), on the same device.
 DecoderModel clone_model(DecoderModel& model);

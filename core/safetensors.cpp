@@ -17,6 +17,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace lb::safetensors {
 
 namespace {
@@ -169,17 +174,16 @@ std::string serialize(const TensorFile& file) {
   return out;
 }
 
-TensorFile parse(const std::string& bytes, const std::string& source) {
+Header parse_header(const char* bytes, uint64_t size, const std::string& source) {
   if (!host_is_little_endian()) throw std::runtime_error("safetensors: big-endian hosts are not supported");
-  if (bytes.size() < 8)
-    throw bad(source, "the file has " + std::to_string(bytes.size()) + " bytes, fewer than the 8-byte header length");
-  const uint64_t header_len = read_u64_le(bytes.data());
+  if (size < 8) throw bad(source, "the file has " + std::to_string(size) + " bytes, fewer than the 8-byte header length");
+  const uint64_t header_len = read_u64_le(bytes);
   if (header_len > kMaxHeaderBytes)
     throw bad(source, "header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
-  if (header_len > bytes.size() - 8)
+  if (header_len > size - 8)
     throw bad(source, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                          std::to_string(bytes.size()) + " bytes)");
-  const std::string head = bytes.substr(8, header_len);
+                          std::to_string(size) + " bytes)");
+  const std::string head(bytes + 8, header_len);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(head);
@@ -188,14 +192,9 @@ TensorFile parse(const std::string& bytes, const std::string& source) {
   }
   if (!header.is_object()) throw bad(source, "header is not a JSON object");
 
-  const char* data = bytes.data() + 8 + header_len;
-  const uint64_t data_len = bytes.size() - 8 - header_len;
-  TensorFile out;
-  struct Span {
-    uint64_t begin, end;
-    std::string name;
-  };
-  std::vector<Span> spans;
+  const uint64_t data_len = size - 8 - header_len;
+  Header out;
+  out.data_offset = 8 + header_len;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     const nlohmann::json& e = it.value();
@@ -239,28 +238,40 @@ TensorFile parse(const std::string& bytes, const std::string& source) {
     if (end - begin != numel * elem)
       throw bad(source, where + " has data_offsets covering " + std::to_string(end - begin) + " bytes, but shape " +
                             sh->dump() + " of " + dt->get<std::string>() + " needs " + std::to_string(numel * elem));
-    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
-    if (end > begin) std::memcpy(t.data_ptr(), data + begin, end - begin);
-    out.tensors.emplace_back(name, t);
-    spans.push_back({begin, end, name});
+    out.entries.push_back(TensorEntry{name, type, std::move(shape), begin, end});
   }
   // The data must be covered exactly once, without holes or overlaps.
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+  // The JSON object does not keep its key order: entries are listed in the order of their data.
+  std::stable_sort(out.entries.begin(), out.entries.end(), [](const TensorEntry& a, const TensorEntry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   uint64_t pos = 0;
-  for (const auto& s : spans) {
+  for (const auto& s : out.entries) {
     if (s.begin < pos) throw bad(source, "tensor '" + s.name + "' overlaps the data of another tensor");
     if (s.begin > pos) throw bad(source, "a hole of unused bytes before tensor '" + s.name + "'");
     pos = s.end;
   }
   if (pos != data_len)
     throw bad(source, std::to_string(data_len - pos) + " bytes of data after the last tensor (a header that lies)");
-  // The JSON object does not keep its key order: report tensors in the order of their data.
-  std::map<std::string, size_t> rank;
-  for (size_t i = 0; i < spans.size(); ++i) rank[spans[i].name] = i;
-  std::stable_sort(out.tensors.begin(), out.tensors.end(),
-                   [&](const auto& a, const auto& b) { return rank[a.first] < rank[b.first]; });
+  return out;
+}
+
+const TensorEntry* Header::find(const std::string& name) const {
+  for (const auto& e : entries)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+TensorFile parse(const std::string& bytes, const std::string& source) {
+  const Header header = parse_header(bytes.data(), bytes.size(), source);
+  const char* data = bytes.data() + header.data_offset;
+  TensorFile out;
+  out.metadata = header.metadata;
+  for (const auto& e : header.entries) {
+    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype));
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), data + e.begin, e.end - e.begin);
+    out.tensors.emplace_back(e.name, t);
+  }
   auto stored = out.metadata.find(kChecksumKey);
   if (stored != out.metadata.end()) {
     ContentCrc crc;
@@ -274,6 +285,52 @@ TensorFile parse(const std::string& bytes, const std::string& source) {
   }
   for (const auto& [name, t] : out.tensors) check_finite(source, name, t);
   return out;
+}
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(path + ": cannot open (" + std::strerror(errno) + "); check the path");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw InputError(path + ": cannot stat (" + std::strerror(err) + ")");
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      throw InputError(path + ": cannot memory-map (" + std::strerror(err) + ")");
+    }
+    base_ = static_cast<const char*>(p);
+  }
+  ::close(fd);  // the mapping keeps the file open
+  try {
+    header_ = parse_header(base_ ? base_ : "", size_, path);
+  } catch (...) {
+    if (base_) ::munmap(const_cast<char*>(base_), size_);
+    throw;
+  }
+}
+
+MappedFile::~MappedFile() {
+  if (base_) ::munmap(const_cast<char*>(base_), size_);
+}
+
+torch::Tensor MappedFile::view(const TensorEntry& e) const {
+  void* p = const_cast<char*>(base_ + header_.data_offset + e.begin);
+  if (e.end == e.begin) return torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype));
+  return torch::from_blob(p, e.shape, torch::TensorOptions().dtype(e.dtype));
+}
+
+void MappedFile::release(const TensorEntry& e) const {
+  if (!base_ || e.end == e.begin) return;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t first = header_.data_offset + e.begin, last = header_.data_offset + e.end;
+  const uint64_t from = (first + page - 1) / page * page, to = last / page * page;  // whole pages inside
+  if (to > from) ::madvise(const_cast<char*>(base_) + from, to - from, MADV_DONTNEED);
 }
 
 void save_file(const std::string& path, const TensorFile& file) { write_file_atomic(path, serialize(file)); }

@@ -46,6 +46,49 @@ std::string serialize(const TensorFile& file);
 // A checksum that does not match, or a NaN or infinity in a floating-point tensor, is an InputError.
 TensorFile parse(const std::string& bytes, const std::string& source);
 
+// One tensor's header entry: dtype, shape and byte range relative to the start of the data.
+struct TensorEntry {
+  std::string name;
+  torch::ScalarType dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;
+};
+
+// A validated header: entries in the order of their data, the metadata, and where the data starts.
+struct Header {
+  std::vector<TensorEntry> entries;
+  std::map<std::string, std::string> metadata;
+  uint64_t data_offset = 0;  // bytes from the file start to the first tensor byte
+  const TensorEntry* find(const std::string& name) const;  // nullptr when absent
+};
+
+// Checks `size` bytes of a file (at least its header and the data the header describes): every
+// offset, shape and dtype, and that the data is covered exactly once. `source` names it in errors.
+Header parse_header(const char* bytes, uint64_t size, const std::string& source);
+
+// A safetensors file memory-mapped read-only: tensors are views of the mapping (no copy is made;
+// pages are read on first touch). release() drops a tensor's pages from the resident set once it
+// has been converted, so that loading a checkpoint never holds the file and the model together.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);  // InputError: missing, unreadable or invalid file
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  const Header& header() const { return header_; }
+  // A CPU tensor aliasing the mapping (read-only: never write to it); valid while this object lives.
+  torch::Tensor view(const TensorEntry& e) const;
+  void release(const TensorEntry& e) const;
+
+ private:
+  std::string path_;
+  const char* base_ = nullptr;
+  uint64_t size_ = 0;
+  Header header_;
+};
+
 // Atomic write (temporary file + rename): a reader never sees a half-written checkpoint.
 void save_file(const std::string& path, const TensorFile& file);
 // Reads and validates a whole file; InputError for a missing, truncated or corrupt one.

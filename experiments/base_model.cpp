@@ -146,7 +146,22 @@ void drop_neutral_pretrain_fields(nlohmann::json& pretrain) {
 }
 
 void drop_neutral_model_fields(nlohmann::json& model) {
-  if (model.is_object()) erase_if_neutral(model, "smeared_keys", false);
+  if (!model.is_object()) return;
+  erase_if_neutral(model, "smeared_keys", false);
+  // Pretrained-checkpoint architecture fields (added later): hashed only away from the plain block.
+  if (model.value("sliding_window", 0) == 0) model.erase("sliding_window_from_layer");
+  if (model.value("rope_scaling", std::string("none")) == "none")
+    for (const char* key : {"rope_factor", "rope_low_freq_factor", "rope_high_freq_factor", "rope_original_max_pos"})
+      model.erase(key);
+  if (model.value("rope_scaling", std::string("none")) == "linear")
+    for (const char* key : {"rope_low_freq_factor", "rope_high_freq_factor", "rope_original_max_pos"}) model.erase(key);
+  erase_if_neutral(model, "head_dim", 0);
+  erase_if_neutral(model, "qkv_bias", false);
+  erase_if_neutral(model, "o_bias", false);
+  erase_if_neutral(model, "qk_norm", false);
+  erase_if_neutral(model, "sliding_window", 0);
+  erase_if_neutral(model, "sliding_window_from_layer", 0);
+  erase_if_neutral(model, "rope_scaling", "none");
 }
 
 void drop_neutral_world_fields(nlohmann::json& world) {

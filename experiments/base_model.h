@@ -72,7 +72,9 @@ struct PretrainedModel {
 // Knobs added after results were committed are left out of every hash while they hold their neutral
 // value, so that models and records made before they existed keep their hashes: the copy warm-up's
 // fields while it is off (its rate cannot change the weights then), copy_warmup_restatements and
-// copy_warmup_suffixes while 0, smeared_keys while false, world.qa_span_first while false. Each takes
+// copy_warmup_suffixes while 0, smeared_keys while false, the pretrained-checkpoint architecture fields
+// (head_dim, biases, qk_norm, sliding window, rope scaling) at the plain block's values,
+// world.qa_span_first while false. Each takes
 // a config section as JSON (resolved, or as an older record stored it).
 void drop_neutral_pretrain_fields(nlohmann::json& pretrain);
 void drop_neutral_model_fields(nlohmann::json& model);
