@@ -279,7 +279,7 @@ TEST_CASE("sweep: a run whose record is locked is skipped and named; its own run
   fs::remove_all(dir);
 }
 
-TEST_CASE("--version and `version` print the version, the git commit and the LibTorch version") {
+TEST_CASE("version: --version and `version` print the version, the git commit and the LibTorch version") {
   fs::path dir = fresh_dir("version");
   for (const char* flag : {"--version", "version"}) {
     INFO(flag);

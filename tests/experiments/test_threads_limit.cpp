@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-TEST_CASE("--threads above the limit is a usage error before any work") {
+TEST_CASE("threads: --threads above the limit is a usage error before any work") {
   REQUIRE(lb::max_threads() >= 256);
   const std::string too_many = std::to_string(lb::max_threads() + 1);
   REQUIRE_THROWS_AS(lb::parse_args({"--threads", "100000"}, {}, {}), lb::UsageError);
