@@ -508,9 +508,21 @@ HfTokenizer HfTokenizer::from_json(const nlohmann::json& doc, const std::string&
     if (!get_string(*model, name, src, "/model", std::string()).empty())
       fail(src, std::string("/model/") + name, "a non-empty value is not supported (null or \"\" only)");
   }
+  // Ids are dense in real files (vocabulary 0..n-1, added tokens after it or inside it), so every
+  // id is below the count of vocabulary entries and added tokens: a larger one would make the
+  // id-indexed tables allocate for ids that no token has (found by tests/fuzz/fuzz_hf_tokenizer).
+  const json* added_list = field(doc, "added_tokens");
+  const size_t id_limit = vocab->size() + (added_list && added_list->is_array() ? added_list->size() : 0);
+  auto dense_id = [&](const json& j, const std::string& path) {
+    const int32_t id = parse_id(j, src, path);
+    if (static_cast<size_t>(id) >= id_limit)
+      fail(src, path, "token id " + std::to_string(id) + " is not below " + std::to_string(id_limit) +
+                          ", the number of vocabulary entries and added tokens: ids must be dense (0..n-1)");
+    return id;
+  };
   std::vector<std::string> tokens;
   for (auto it = vocab->begin(); it != vocab->end(); ++it) {
-    const int32_t id = parse_id(it.value(), src, "/model/vocab/" + it.key());
+    const int32_t id = dense_id(it.value(), "/model/vocab/" + it.key());
     if (static_cast<size_t>(id) >= tokens.size()) tokens.resize(id + 1);
     if (it.key().empty()) fail(src, "/model/vocab", "an empty token string (id " + std::to_string(id) + ")");
     tokens[id] = it.key();
@@ -582,7 +594,7 @@ HfTokenizer HfTokenizer::from_json(const nlohmann::json& doc, const std::string&
       AddedToken tok;
       const json* id = field(a, "id");
       if (!id) fail(src, path + "/id", "missing");
-      tok.id = parse_id(*id, src, path + "/id");
+      tok.id = dense_id(*id, path + "/id");
       tok.content = get_string(a, "content", src, path);
       if (tok.content.empty()) fail(src, path + "/content", "an added token may not be empty");
       tok.special = get_bool(a, "special", false, src, path);

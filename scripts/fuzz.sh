@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+# FUZZ_SEED=N fixes libFuzzer's random seed (CI does, so that a landing's run can be replayed);
+# unset, each run explores differently.
 OUT=$ROOT/build-fuzz
 ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer)
 TARGETS=("$@")
@@ -87,7 +89,7 @@ for t in "${TARGETS[@]}"; do
   set +e
   ( cd "$findings" && TMPDIR=$OUT/tmp/$t ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$OUT/$t" -max_total_time="$FUZZ_SECONDS" -max_len="$(max_len_of "$t")" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 "$corpus" "${seeds[@]/#/$ROOT/}" ) > "$log" 2>&1
+      ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -print_final_stats=1 "$corpus" "${seeds[@]/#/$ROOT/}" ) > "$log" 2>&1
   rc=$?
   set -e
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)

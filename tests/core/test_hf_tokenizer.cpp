@@ -178,6 +178,14 @@ TEST_CASE("hf tokenizer: bad documents are errors naming the file, the JSON path
     d["model"]["merges"] = json::array({json::array({"a"})});
     expect_bad(d, {"/model/merges/0"});
   }
+  SECTION("an id far beyond the vocabulary (sparse ids would allocate for tokens that do not exist)") {
+    json d = tiny_doc();
+    d["model"]["vocab"]["c"] = 22222228;
+    expect_bad(d, {"/model/vocab/c", "22222228", "dense"});
+    json e = tiny_doc();
+    e["added_tokens"] = json::array({{{"id", 99999999}, {"content", "<s>"}, {"special", true}}});
+    expect_bad(e, {"/added_tokens/0/id", "dense"});
+  }
   SECTION("a negative id") {
     json d = tiny_doc();
     d["model"]["vocab"]["c"] = -3;
