@@ -454,10 +454,11 @@ CodeChecker humaneval_checker(std::shared_ptr<Sandbox> sandbox) {
   };
 }
 
-void validate_eval_config(const EvalConfig& cfg, const std::string& key_prefix, const std::string& source) {
-  validate_sandbox_config(cfg.sandbox, key_prefix + "sandbox.", source);
+void validate_eval_config(const EvalConfig& cfg, const std::string& key_prefix, const std::string& source,
+                          const ConfigSources* sources) {
+  validate_sandbox_config(cfg.sandbox, key_prefix + "sandbox.", source, sources);
   auto fail = [&](const std::string& key, const std::string& what) {
-    throw_config_key_error(key_prefix + key, what, source);
+    throw_config_key_error(key_prefix + key, what, source, sources);
   };
   auto check_ks = [&](const std::string& key, const std::vector<int>& ks) {
     std::set<int> seen;

@@ -83,7 +83,8 @@ CodeChecker humaneval_checker(std::shared_ptr<Sandbox> sandbox);
 // (each k >= 1, no repeats, k <= code_samples when that is set; prompts.humaneval_ks: at least one k,
 // each >= 1). Throws ConfigError naming the key (key_prefix + name, e.g.
 // "eval.sandbox.timeout_s" with key_prefix "eval."), and the source (a file) when given.
-void validate_eval_config(const EvalConfig& cfg, const std::string& key_prefix = "", const std::string& source = "");
+void validate_eval_config(const EvalConfig& cfg, const std::string& key_prefix = "", const std::string& source = "",
+                          const ConfigSources* sources = nullptr);
 
 // A fixed-column table of results: one row per suite, then its groups/categories, then warnings.
 std::string format_results_table(const std::vector<SuiteResult>& results);

@@ -526,13 +526,20 @@ SandboxResult Sandbox::run(const std::string& program, bool to_end) const {
                    stdin_line, token);
 }
 
-void throw_config_key_error(const std::string& key, const std::string& what, const std::string& source) {
-  if (source.empty()) throw ConfigError(key + " " + what);
-  throw ConfigError("config key '" + key + "' in " + source + ": " + what);
+void throw_config_key_error(const std::string& key, const std::string& what, const std::string& source,
+                            const ConfigSources* sources) {
+  std::string where = source;
+  if (sources) {
+    auto it = sources->find(key);
+    if (it != sources->end()) where = it->second;
+  }
+  if (where.empty()) throw ConfigError(key + " " + what);
+  throw ConfigError("config key '" + key + "' in " + where + ": " + what);
 }
 
-void validate_sandbox_config(const SandboxConfig& c, const std::string& key_prefix, const std::string& source) {
-  auto fail = [&](const char* key, const std::string& what) { throw_config_key_error(key_prefix + key, what, source); };
+void validate_sandbox_config(const SandboxConfig& c, const std::string& key_prefix, const std::string& source,
+                             const ConfigSources* sources) {
+  auto fail = [&](const char* key, const std::string& what) { throw_config_key_error(key_prefix + key, what, source, sources); };
   auto at_least = [&](const char* key, int64_t value, int64_t min, const std::string& why = "") {
     if (value < min)
       fail(key, "must be >= " + std::to_string(min) + (why.empty() ? "" : " (" + why + ")") + ", got " +

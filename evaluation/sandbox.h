@@ -11,6 +11,8 @@
 // the outer sandbox still bounds them, but more kernel code is exposed to the program.
 #pragma once
 
+#include "core/config.h"
+
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -112,12 +114,14 @@ void close_fds_from(int lowest, bool try_close_range = true);
 }  // namespace sandbox_detail
 
 // Throws ConfigError "KEY WHAT" (e.g. "sandbox.timeout_s must be > 0, got -1") or, with a source,
-// "config key 'KEY' in SOURCE: WHAT".
-[[noreturn]] void throw_config_key_error(const std::string& key, const std::string& what, const std::string& source);
+// "config key 'KEY' in SOURCE: WHAT"; `sources` (the loader's key -> file or override map), when
+// given and holding KEY, names where the value was set instead of SOURCE.
+[[noreturn]] void throw_config_key_error(const std::string& key, const std::string& what, const std::string& source,
+                                         const ConfigSources* sources = nullptr);
 
 // Checks every limit of a sandbox config (positive timeout and limits, a workable interpreter path)
 // before anything runs; throws ConfigError naming the key (key_prefix + field).
 void validate_sandbox_config(const SandboxConfig& cfg, const std::string& key_prefix = "sandbox.",
-                             const std::string& source = "");
+                             const std::string& source = "", const ConfigSources* sources = nullptr);
 
 }  // namespace lb

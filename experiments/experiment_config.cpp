@@ -150,14 +150,15 @@ void ExperimentConfig::validate(const ConfigCheck& c) const {
 
 void validate_experiment_config(const ExperimentConfig& cfg, const std::string& source, const ConfigSources* sources) {
   config_check(cfg, source, sources);
-  validate_eval_config(cfg.eval, "eval.", source);
+  validate_eval_config(cfg.eval, "eval.", source, sources);
   // pass@k of the world's code suite: the k values against the samples actually drawn per problem.
   const int code_n = cfg.eval.code_samples > 0 ? cfg.eval.code_samples : cfg.world.code_samples;
   for (int k : cfg.eval.pass_ks.empty() ? cfg.world.code_pass_ks : cfg.eval.pass_ks)
     if (k > code_n)
-      throw ConfigError("config key '" + std::string(cfg.eval.pass_ks.empty() ? "world.code_pass_ks" : "eval.pass_ks") + "' in " + source +
-                        ": entry " + std::to_string(k) + " needs at least " + std::to_string(k) + " samples per problem, but " +
-                        (cfg.eval.code_samples > 0 ? "eval.code_samples" : "world.code_samples") + " is " + std::to_string(code_n));
+      throw_config_key_error(cfg.eval.pass_ks.empty() ? "world.code_pass_ks" : "eval.pass_ks",
+                             "entry " + std::to_string(k) + " needs at least " + std::to_string(k) + " samples per problem, but " +
+                                 (cfg.eval.code_samples > 0 ? "eval.code_samples" : "world.code_samples") + " is " + std::to_string(code_n),
+                             source, sources);
 }
 
 }  // namespace lb

@@ -94,6 +94,16 @@ TEST_CASE("config errors name the key and the file") {
     e = error_of([&] { lb::validate_experiment_config(cfg, "cli"); });
     CHECK(e.find(expect) != std::string::npos);
   }
+  // With the loader's sources, the eval checks name the override that set the value, not the file.
+  {
+    lb::ConfigSources sources;
+    cfg = lb::load_experiment_config("", {"eval.pass_ks=0"}, &sources);
+    e = error_of([&] { lb::validate_experiment_config(cfg, "exp.json", &sources); });
+    CHECK(e.find("'eval.pass_ks' in command-line override 'eval.pass_ks=0'") != std::string::npos);
+    cfg = lb::load_experiment_config("", {"eval.sandbox.timeout_s=-1"}, &sources);
+    e = error_of([&] { lb::validate_experiment_config(cfg, "exp.json", &sources); });
+    CHECK(e.find("'eval.sandbox.timeout_s' in command-line override") != std::string::npos);
+  }
   cfg = lb::load_experiment_config("", {"eval.code_samples=4", "eval.pass_ks=1,4", "eval.code_temperature=0.8"});
   CHECK(error_of([&] { lb::validate_experiment_config(cfg, "cli"); }).empty());
   fs::remove_all(dir);
