@@ -14,7 +14,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 # FUZZ_SEED=N fixes libFuzzer's random seed (CI does, so that a landing's run can be replayed);
 # unset, each run explores differently.
 OUT=$ROOT/build-fuzz
-ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer)
+ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer fuzz_safetensors)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 
@@ -37,6 +37,9 @@ fi
 FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -I"$ROOT"
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 [ -n "${LEADBENCH_EXTRA_INCLUDE:-}" ] && FLAGS+=(-I"$LEADBENCH_EXTRA_INCLUDE")
+# LibTorch's C++ API headers (Debian's libtorch-dev), for the targets that make tensors.
+TORCH_INCLUDE=${TORCH_INCLUDE:-/usr/include/torch/csrc/api/include}
+[ -d "$TORCH_INCLUDE" ] && FLAGS+=(-I"$TORCH_INCLUDE")
 
 sources_of() {
   case "$1" in
@@ -44,12 +47,15 @@ sources_of() {
     fuzz_csv) echo evaluation/csv.cpp core/json_io.cpp ;;
     fuzz_pool) echo core/pool.cpp core/pool_convert.cpp core/tokenizer.cpp core/json_io.cpp ;;
     fuzz_hf_tokenizer) echo core/hf_tokenizer.cpp core/bpe_model.cpp core/unicode_text.cpp core/json_io.cpp ;;
+    fuzz_safetensors) echo core/safetensors.cpp core/json_io.cpp ;;
     *) echo "fuzz: unknown target $1 (known: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
 }
 libs_of() {
   case "$1" in
     fuzz_hf_tokenizer) echo -lpcre2-8 -lutf8proc -lz ;;
+    # LibTorch itself is not instrumented: the sanitizers see leadbench's code and the tensors it makes.
+    fuzz_safetensors) echo -ltorch -ltorch_cpu -lc10 -lz ;;
     *) echo -lz ;;
   esac
 }
