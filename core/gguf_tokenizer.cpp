@@ -4,9 +4,9 @@
 //   vocabulary, merges, added tokens: transformers' GGUF tokenizer builder (integrations/gguf):
 //     byte-level spelling of tokens written outside the GPT-2 byte alphabet; tokens of type 3
 //     (CONTROL) become special added tokens, type 4 (USER_DEFINED) plain added tokens.
-//   pre-tokenizer: llama.cpp's llama-vocab.cpp for tokenizer.ggml.pre, which is the split the
-//     model's own tokenizer.json makes. For "smollm" (SmolLM/SmolLM2) that is each digit on its own,
-//     then GPT-2's regex (Hugging Face's tokenizer.json: Digits(individual_digits) + ByteLevel).
+//   pre-tokenizer: llama.cpp's llama-vocab.cpp for tokenizer.ggml.pre. For "smollm" (SmolLM,
+//     SmolLM2; llama.cpp treats it as StarCoder's) that is each digit on its own, then GPT-2's regex
+//     (as tokenizer.json: Digits(individual_digits) + ByteLevel).
 //     transformers 5.x leaves "smollm" at GPT-2's regex alone, which differs on a run of spaces
 //     before a digit ("  5": llama.cpp and the original tokenizer give "ĠĠ" "5", transformers'
 //     GGUF tokenizer "Ġ" "Ġ" "5"); tests/core/test_gguf.cpp checks both.
