@@ -147,10 +147,17 @@ ModelConfig read_hf_config(const std::string& folder, HfCheckpointInfo* info_out
   if (!fs::exists(path))
     throw InputError(path + ": not found; a Hugging Face model folder holds config.json beside its safetensors files");
   const nlohmann::json root = read_json_file(path);
+  HfCheckpointInfo info;
+  ModelConfig c = hf_config_from_json(root, path, &info);
+  info.folder = folder;
+  if (info_out) *info_out = info;
+  return c;
+}
+
+ModelConfig hf_config_from_json(const nlohmann::json& root, const std::string& path, HfCheckpointInfo* info_out) {
   if (!root.is_object()) throw InputError(path + ": not a JSON object");
   ConfigReader r(root, path);
   HfCheckpointInfo info;
-  info.folder = folder;
 
   if (!r.has("architectures") || !root["architectures"].is_array() || root["architectures"].size() != 1 ||
       !root["architectures"][0].is_string())

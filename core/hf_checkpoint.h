@@ -10,6 +10,7 @@
 
 #include "core/model.h"
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -27,8 +28,13 @@ struct HfCheckpointInfo {
   std::vector<int64_t> bos_token_ids;  // config.json may give one id, a list, or none
   std::vector<int64_t> eos_token_ids;
   int64_t pad_token_id = -1;           // -1: none
-  std::vector<std::string> weight_files;  // the safetensors files, in index order
+  std::vector<std::string> weight_files;  // the safetensors files, in index order (a .gguf: the file)
+  std::string format = "safetensors";     // "safetensors" (a Hugging Face folder) or "gguf"
 };
+
+// The same from a parsed config.json (`source` names it in errors; the GGUF loader passes the
+// llama.* metadata rewritten under config.json's field names). info->folder is left empty.
+ModelConfig hf_config_from_json(const nlohmann::json& root, const std::string& source, HfCheckpointInfo* info = nullptr);
 
 // Parses `folder`/config.json into the model config (max_seq_len = max_position_embeddings) and
 // the info above. InputError naming config.json and the field for anything not supported.

@@ -4,6 +4,8 @@
 //   pre-tokenizers -> BPE per word -> post-processor;  decode: ids -> tokens -> decoders -> text.
 #include "core/hf_tokenizer.h"
 
+#include "core/gguf_tokenizer.h"
+
 #include "core/bpe_model.h"
 #include "core/json_io.h"
 #include "core/unicode_text.h"
@@ -674,9 +676,10 @@ HfTokenizer HfTokenizer::from_json(const nlohmann::json& doc, const std::string&
 }
 
 HfTokenizer HfTokenizer::load(const std::string& path) {
-  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0)
-    throw InputError(path + ": GGUF tokenizers: see core/gguf.h (its reader builds the tokenizer from the metadata)");
   std::error_code ec;
+  if ((path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) ||
+      (fs::is_regular_file(path, ec) && gguf::looks_like_gguf(path)))
+    return load_gguf_tokenizer(path);  // builds the tokenizer.json document and calls from_json
   std::string file = path;
   if (fs::is_directory(path, ec)) {
     file = (fs::path(path) / "tokenizer.json").string();

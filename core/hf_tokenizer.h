@@ -32,7 +32,8 @@ class HfTokenizer {
   // clean_up_tokenization_spaces); a null `config` means none.
   static HfTokenizer from_json(const nlohmann::json& doc, const std::string& source, const nlohmann::json& config);
   // A tokenizer.json file, or a folder holding one; tokenizer_config.json beside it is read when
-  // present. A .gguf path is an InputError for now (the GGUF reader builds the JSON and calls from_json).
+  // present. A .gguf file: the tokenizer its tokenizer.ggml.* metadata describes
+  // (core/gguf_tokenizer.h: load_gguf_tokenizer builds the tokenizer.json document and calls from_json).
   static HfTokenizer load(const std::string& path);
 
   // Text must be valid UTF-8 (else InputError). Added tokens written in the text are matched, as in

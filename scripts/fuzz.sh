@@ -14,7 +14,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 # FUZZ_SEED=N fixes libFuzzer's random seed (CI does, so that a landing's run can be replayed);
 # unset, each run explores differently.
 OUT=$ROOT/build-fuzz
-ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer fuzz_safetensors)
+ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer fuzz_gguf fuzz_safetensors)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 
@@ -46,14 +46,15 @@ sources_of() {
     fuzz_config) echo core/config.cpp core/json_io.cpp ;;
     fuzz_csv) echo evaluation/csv.cpp core/json_io.cpp ;;
     fuzz_pool) echo core/pool.cpp core/pool_convert.cpp core/tokenizer.cpp core/json_io.cpp ;;
-    fuzz_hf_tokenizer) echo core/hf_tokenizer.cpp core/bpe_model.cpp core/unicode_text.cpp core/json_io.cpp ;;
+    fuzz_hf_tokenizer | fuzz_gguf)
+      echo core/hf_tokenizer.cpp core/bpe_model.cpp core/unicode_text.cpp core/json_io.cpp core/gguf.cpp core/gguf_tokenizer.cpp ;;
     fuzz_safetensors) echo core/safetensors.cpp core/json_io.cpp ;;
     *) echo "fuzz: unknown target $1 (known: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
 }
 libs_of() {
   case "$1" in
-    fuzz_hf_tokenizer) echo -lpcre2-8 -lutf8proc -lz ;;
+    fuzz_hf_tokenizer | fuzz_gguf) echo -lpcre2-8 -lutf8proc -lz ;;
     # LibTorch itself is not instrumented: the sanitizers see leadbench's code and the tensors it makes.
     fuzz_safetensors) echo -ltorch -ltorch_cpu -lc10 -lz ;;
     *) echo -lz ;;
@@ -62,7 +63,7 @@ libs_of() {
 # Longest input tried: large enough for a few records or a small tokenizer.json.
 max_len_of() {
   case "$1" in
-    fuzz_hf_tokenizer) echo 8192 ;;
+    fuzz_hf_tokenizer | fuzz_gguf) echo 8192 ;;
     *) echo 4096 ;;
   esac
 }

@@ -86,6 +86,26 @@ TEST_CASE("tokenize command: texts and tulu conversations with a byte tokenizer"
   CHECK(lines[1]["loss_mask"] == json(std::vector<int>(prompt.size(), 0)));
 }
 
+TEST_CASE("tokenize command: a .gguf file's tokenizer gives transformers' ids", "[tokenize][gguf]") {
+  // The committed tiny GGUF of tests/core/golden/gguf and its reference (make_gguf_fixtures.py).
+  const std::string golden = std::string(LEADBENCH_SOURCE_DIR) + "/tests/core/golden/gguf/";
+  const json ref = read_json_file(golden + "tiny_tokenizer_reference.json");
+  const auto dir = lbtest::fresh_dir("tokenize_gguf");
+  const std::string in = (dir / "in.jsonl").string(), out = (dir / "out.jsonl").string();
+  std::string lines_in;
+  for (const auto& c : ref["cases"]) lines_in += json({{"text", c["text"]}}).dump() + "\n";
+  write_file_atomic(in, lines_in);
+  REQUIRE(cmd_tokenize({"--tokenizer", golden + "tiny_f32.gguf", "--input", in, "--output", out}) == 0);
+  const auto lines = read_lines(out);
+  REQUIRE(lines.size() == ref["cases"].size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    INFO("text: " << ref["cases"][i]["text"]);
+    CHECK(lines[i]["ids"] == ref["cases"][i]["ids_llama_cpp_split"]);
+    CHECK(lines[i]["ids_with_special"] == ref["cases"][i]["ids_llama_cpp_split"]);  // add_bos_token false
+    CHECK(lines[i]["decoded"] == ref["cases"][i]["decoded"]);
+  }
+}
+
 TEST_CASE("tokenize command: bad lines are errors naming the file and the line", "[tokenize]") {
   const auto dir = lbtest::fresh_dir("tokenize_bad");
   write_file_atomic((dir / "tokenizer.json").string(), byte_tokenizer().dump());
