@@ -9,6 +9,7 @@
 #include "experiments/cli.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -70,7 +71,7 @@ int cmd_adapter(const std::vector<std::string>& args) {
   std::string out;
   if (sub == "merge") {
     out = need(a, "--out");
-    if (file_exists(out)) throw UsageError("--out " + out + " already exists; choose a new folder");
+    if (std::filesystem::exists(out)) throw UsageError("--out " + out + " already exists; choose a new folder");
     const std::string d = a.value("--dtype", "base");
     if (d == "float32") opt.dtype = torch::kFloat32;
     else if (d == "bfloat16") opt.dtype = torch::kBFloat16;
