@@ -1,8 +1,9 @@
-// The leadbench command line: demo | run | sweep | table | eval | data | probe | tokenize | version.
+// The leadbench command line: demo | run | sweep | table | eval | data | probe | tokenize | adapter | version.
 // Every error ends here as a message and an exit code (2: usage, 1: failure); no exception escapes.
 #include "core/config.h"
 #include "core/json_io.h"
 #include "experiments/cli.h"
+#include "experiments/cmd_adapter.h"
 #include "experiments/cmd_data.h"
 #include "experiments/cmd_eval.h"
 #include "experiments/cmd_tokenize.h"
@@ -31,6 +32,7 @@ const char* kUsage =
     "  data ...              convert, validate and describe instruction pools\n"
     "  probe [CONFIG]        the base model's in-context copying, the skill syn_tydiqa's extractive QA needs\n"
     "  tokenize ...          a Hugging Face tokenizer (tokenizer.json / .gguf) on a JSONL of texts or chats\n"
+    "  adapter check|merge   a PEFT LoRA adapter on a Hugging Face checkpoint: verify it, or merge it into the weights\n"
     "  version, --version    the leadbench version, its git commit and the LibTorch it was built with\n"
     "\n"
     "`leadbench COMMAND --help` explains each. Configs: experiments/configs/*.json.\n";
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
     if (cmd == "data") return lb::cmd_data(args);
     if (cmd == "probe") return lb::cmd_probe(args);
     if (cmd == "tokenize") return lb::cmd_tokenize(args);
+    if (cmd == "adapter") return lb::cmd_adapter(args);
     std::cerr << "leadbench: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   } catch (const lb::UsageError& e) {
