@@ -71,14 +71,14 @@ void check_options(const GenerationOptions& o, size_t index) {
 struct Active {
   size_t request;            // index into the caller's requests
   std::vector<int32_t> out;  // generated ids
-  std::string text;          // decoded bytes so far
+  std::string text;          // decoded text so far
   int budget;                // new tokens allowed
   Rng rng;
 };
 
 }  // namespace
 
-std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
+std::vector<std::string> generate(DecoderModel& model, const ChatTokenizer& tok,
                                   const std::vector<GenerationRequest>& requests, torch::Device device, int batch_size,
                                   Ledger* ledger, Phase phase) {
   if (batch_size <= 0) throw std::invalid_argument("generate: batch_size must be > 0");
@@ -155,11 +155,11 @@ std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
         Active& a = rows[b];
         const int32_t id = choose_token(lp + b * vocab, vocab, requests[a.request].options, a.rng);
         bool done = false;
-        if (id == tok::kEnd || id == tok::kEos) {
+        if (tok.is_stop(id)) {
           done = true;
         } else {
           a.out.push_back(id);
-          if (id < 256) a.text.push_back(static_cast<char>(id));
+          a.text = tok.decode(a.out);  // whole: a multi-byte character or a merged space may span tokens
           const size_t at = first_stop(a.text, requests[a.request].options.stop);
           if (at != std::string::npos) {
             a.text.resize(at);

@@ -24,16 +24,17 @@ struct GenerationOptions {
 };
 
 struct GenerationRequest {
-  std::vector<int32_t> prompt;  // token ids (e.g. ByteTokenizer::encode_generation_prompt)
+  std::vector<int32_t> prompt;  // token ids (e.g. ChatTokenizer::encode_generation_prompt)
   GenerationOptions options;
 };
 
-// Generates for every request; stops at END/EOS, max_new_tokens, or a stop string. Returns the
+// Generates for every request; stops at the tokenizer's end-of-turn/eos ids (ChatTokenizer::is_stop),
+// max_new_tokens, or a stop string. Returns the
 // decoded text of each generation (without the prompt, cut before any stop string). Forward tokens
 // are charged to `phase` of `ledger` when given. A prompt keeps its last max_seq_len - 1 tokens and
 // generation also stops when prompt + generated tokens reach max_seq_len. Runs in eval mode without
 // gradients and restores the model's mode. Requests are batched longest-prompt first.
-std::vector<std::string> generate(DecoderModel& model, const ByteTokenizer& tok,
+std::vector<std::string> generate(DecoderModel& model, const ChatTokenizer& tok,
                                   const std::vector<GenerationRequest>& requests, torch::Device device,
                                   int batch_size = 32, Ledger* ledger = nullptr, Phase phase = Phase::evaluation);
 

@@ -71,7 +71,7 @@ std::vector<float> InferenceEngine::score(DecoderModel& model, const std::vector
   for (const auto& bucket : plan_length_buckets(lengths, cfg_)) {
     std::vector<const Encoded*> batch_seqs;
     for (size_t i : bucket) batch_seqs.push_back(seqs[i]);
-    TokenBatch tb = make_token_batch(batch_seqs, max_input, dev);
+    TokenBatch tb = make_token_batch(batch_seqs, max_input, dev, tokens_.pad_id);
     torch::Tensor means;
     {
       AutocastGuard autocast(dev, cfg_.bf16);
@@ -128,7 +128,7 @@ torch::Tensor InferenceEngine::embeddings(DecoderModel& model, const std::vector
   for (const auto& bucket : plan_length_buckets(lengths, cfg_)) {
     const int64_t B = static_cast<int64_t>(bucket.size());
     const int64_t T = lengths[bucket.front()];
-    auto tokens = torch::full({B, T}, static_cast<int64_t>(tok::kPad), torch::kInt64);
+    auto tokens = torch::full({B, T}, static_cast<int64_t>(tokens_.pad_id), torch::kInt64);
     auto mask = torch::zeros({B, T, 1}, torch::kFloat32);
     int64_t* tp = tokens.data_ptr<int64_t>();
     float* mp = mask.data_ptr<float>();

@@ -104,14 +104,29 @@ void Pool::save_jsonl(const std::string& path) const {
   write_file_atomic(path, out.str());
 }
 
-TokenCache TokenCache::build(const Pool& pool, const ByteTokenizer& tok, int max_len) {
+TokenCache TokenCache::build(const Pool& pool, const ChatTokenizer& tok, int max_len) {
   TokenCache c;
   c.max_len = max_len;
+  c.pad_id = tok.pad_id();
   c.full.reserve(pool.size());
   c.response_only.reserve(pool.size());
+  auto cut = [&](Encoded& e) {
+    if (max_len <= 0 || static_cast<int>(e.ids.size()) <= max_len) return false;
+    e.ids.resize(max_len);
+    e.loss_mask.resize(max_len);
+    return true;
+  };
   for (const auto& s : pool.samples) {
-    c.full.push_back(tok.encode_chat(s.messages, max_len));
-    c.response_only.push_back(tok.encode_response_only(s.messages, max_len));
+    // Encoded whole, then cut here, so that the cut is counted (the same ids as encoding with max_len).
+    Encoded full = tok.encode_chat(s.messages, 0);
+    if (cut(full)) {
+      ++c.truncated;
+      if (full.target_count() == 0) ++c.truncated_without_target;
+    }
+    Encoded resp = tok.encode_response_only(s.messages, 0);
+    cut(resp);
+    c.full.push_back(std::move(full));
+    c.response_only.push_back(std::move(resp));
   }
   return c;
 }

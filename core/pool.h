@@ -55,12 +55,17 @@ struct Pool {
 
 // Token sequences of every pool sample, computed once and shared by the trainer, the inference
 // engine and the selectors. `full` is the chat template with response-only loss; `response_only`
-// drops the instructions (IFD's unconditional loss).
+// drops the instructions (IFD's unconditional loss). Sequences longer than max_len keep their first
+// max_len tokens; `truncated` counts the samples whose full sequence was cut, and
+// `truncated_without_target` those of them left with no target token (nothing of the response).
 struct TokenCache {
   std::vector<Encoded> full;
   std::vector<Encoded> response_only;
   int max_len = 0;
-  static TokenCache build(const Pool& pool, const ByteTokenizer& tok, int max_len);
+  int32_t pad_id = tok::kPad;  // the tokenizer's padding id (ChatTokenizer::pad_id)
+  int64_t truncated = 0;
+  int64_t truncated_without_target = 0;
+  static TokenCache build(const Pool& pool, const ChatTokenizer& tok, int max_len);
   int64_t length(SampleId id) const { return static_cast<int64_t>(full[id].ids.size()); }
   // Number of assistant (target) tokens of a sample: "response length".
   int64_t response_tokens(SampleId id) const { return full[id].target_count(); }

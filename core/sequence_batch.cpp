@@ -19,7 +19,7 @@ int64_t counted_targets(const Encoded& e, int64_t max_input_len) {
 }
 
 TokenBatch make_token_batch(const std::vector<const Encoded*>& seqs, int64_t max_input_len,
-                            const torch::Device& device) {
+                            const torch::Device& device, int64_t pad_id) {
   TokenBatch b;
   const int64_t B = static_cast<int64_t>(seqs.size());
   int64_t T = 1;
@@ -29,7 +29,7 @@ TokenBatch make_token_batch(const std::vector<const Encoded*>& seqs, int64_t max
     b.lengths[i] = input_length(*seqs[i], max_input_len);
     T = std::max(T, b.lengths[i]);
   }
-  auto inputs = torch::full({B, T}, static_cast<int64_t>(tok::kPad), torch::kInt64);
+  auto inputs = torch::full({B, T}, pad_id, torch::kInt64);
   auto targets = torch::full({B, T}, kIgnoreTarget, torch::kInt64);
   auto counts = torch::zeros({B}, torch::kFloat32);
   int64_t* in = inputs.data_ptr<int64_t>();

@@ -20,7 +20,7 @@ int64_t input_length(const Encoded& e, int64_t max_input_len);
 int64_t counted_targets(const Encoded& e, int64_t max_input_len);
 
 struct TokenBatch {
-  torch::Tensor inputs;                // [B, T] int64, right-padded with tok::kPad
+  torch::Tensor inputs;                // [B, T] int64, right-padded with pad_id
   torch::Tensor targets;               // [B, T] int64, kIgnoreTarget where no loss is counted
   torch::Tensor target_counts;         // [B] float32, targets per sample (0 allowed)
   std::vector<int64_t> counts;         // the same counts on the CPU
@@ -30,8 +30,9 @@ struct TokenBatch {
 };
 
 // Builds the batch on the CPU and moves it to `device` once.
+// pad_id fills the positions after each sequence (TokenCache::pad_id).
 TokenBatch make_token_batch(const std::vector<const Encoded*>& seqs, int64_t max_input_len,
-                            const torch::Device& device);
+                            const torch::Device& device, int64_t pad_id = tok::kPad);
 
 // Mean target cross-entropy per sample [B] (float32) from logits [B, T, V]: one cross-entropy over
 // the whole batch, summed per row and divided by the row's target count (0 where it has none).

@@ -78,6 +78,12 @@ std::vector<int32_t> ByteTokenizer::encode_generation_prompt(const std::vector<M
   return e.ids;
 }
 
+std::vector<int32_t> ByteTokenizer::encode_text_prompt(std::string_view text) const {
+  std::vector<int32_t> ids = {tok::kBos};
+  for (unsigned char c : text) ids.push_back(static_cast<int32_t>(c));
+  return ids;
+}
+
 Encoded ByteTokenizer::encode_plain(std::string_view text, int max_len) const {
   Encoded e;
   push(e, tok::kBos, false);

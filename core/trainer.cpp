@@ -226,7 +226,7 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
       const size_t m1 = std::min(batch.size(), m0 + static_cast<size_t>(mbs));
       std::vector<const Encoded*> seqs;
       for (size_t i = m0; i < m1; ++i) seqs.push_back(&tokens_.full[batch[i]]);
-      TokenBatch tb = make_token_batch(seqs, max_input, device_);
+      TokenBatch tb = make_token_batch(seqs, max_input, device_, tokens_.pad_id);
       torch::Tensor means;
       {
         AutocastGuard autocast(device_, cfg_.bf16);

@@ -320,20 +320,17 @@ SuiteResult score_predictions(const Suite& suite, const std::vector<Prediction>&
   return res;
 }
 
-std::vector<int32_t> item_prompt_tokens(const ByteTokenizer& tok, const Suite& suite, const SuiteItem& item) {
+std::vector<int32_t> item_prompt_tokens(const ChatTokenizer& tok, const Suite& suite, const SuiteItem& item) {
   if (suite.chat_template) {
     std::vector<int32_t> ids = tok.encode_generation_prompt({Message{"user", rstrip(item.prompt)}});
     auto pre = tok.encode(item.answer_prefix);
     ids.insert(ids.end(), pre.begin(), pre.end());
     return ids;
   }
-  std::vector<int32_t> ids = {tok::kBos};
-  auto body = tok.encode(item.prompt + item.answer_prefix);
-  ids.insert(ids.end(), body.begin(), body.end());
-  return ids;
+  return tok.encode_text_prompt(item.prompt + item.answer_prefix);
 }
 
-SuiteResult evaluate_suite(DecoderModel& model, const ByteTokenizer& tok, const Suite& suite, const EvalConfig& cfg,
+SuiteResult evaluate_suite(DecoderModel& model, const ChatTokenizer& tok, const Suite& suite, const EvalConfig& cfg,
                            Ledger& ledger, torch::Device device, uint64_t seed,
                            std::vector<Prediction>* predictions_out) {
   auto phase = ledger.scope(Phase::evaluation);

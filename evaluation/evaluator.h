@@ -58,13 +58,14 @@ SuiteResult score_predictions(const Suite& suite, const std::vector<Prediction>&
 // code: samples_per_item generations checked by suite.code_checker), then score_predictions.
 // Time and forward tokens go to Phase::evaluation. `predictions_out` (optional) receives what the
 // model produced, to save and re-score later.
-SuiteResult evaluate_suite(DecoderModel& model, const ByteTokenizer& tok, const Suite& suite, const EvalConfig& cfg,
+SuiteResult evaluate_suite(DecoderModel& model, const ChatTokenizer& tok, const Suite& suite, const EvalConfig& cfg,
                            Ledger& ledger, torch::Device device, uint64_t seed,
                            std::vector<Prediction>* predictions_out = nullptr);
 
 // The token ids of an item's prompt: the chat template with the prompt as a user turn and the
-// assistant turn opened with answer_prefix, or BOS + prompt + answer_prefix as raw text.
-std::vector<int32_t> item_prompt_tokens(const ByteTokenizer& tok, const Suite& suite, const SuiteItem& item);
+// assistant turn opened with answer_prefix, or (ChatTokenizer::encode_text_prompt) bos + prompt +
+// answer_prefix as raw text.
+std::vector<int32_t> item_prompt_tokens(const ChatTokenizer& tok, const Suite& suite, const SuiteItem& item);
 
 // The items of a partial run: `limit` items evenly spread over the suite (all when limit <= 0).
 std::vector<size_t> limited_item_indices(size_t total, int64_t limit);

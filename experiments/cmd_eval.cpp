@@ -3,6 +3,7 @@
 
 #include "evaluation/eval_command.h"
 #include "experiments/cli.h"
+#include "experiments/cmd_eval_model.h"
 
 #include <algorithm>
 #include <iostream>
@@ -10,7 +11,9 @@
 namespace lb {
 
 int cmd_eval_cli(const std::vector<std::string>& args) {
-  const std::vector<std::string> with_value = {"--suite", "--data", "--predictions", "--json"};
+  // --model ... : a checkpoint evaluated directly (cmd_eval_model.h); the rest scores a file.
+  const std::vector<std::string> with_value = {"--suite", "--data", "--predictions", "--json", "--model",
+                                               "--adapter", "--out", "--chat-template", "--seed"};
   const std::vector<std::string> bools = {"--skip-bad", "--unsafe-no-sandbox"};
   ParsedArgs p;
   try {
@@ -22,10 +25,16 @@ int cmd_eval_cli(const std::vector<std::string>& args) {
     return 2;
   }
   if (p.common.help) {
-    std::cout << eval_usage();
+    std::cout << eval_usage() << "\n" << eval_model_usage();
     return 0;
   }
   apply_common_flags(p.common);
+  if (p.has("--model")) return cmd_eval_model(p);
+  for (const char* flag : {"--adapter", "--out", "--chat-template", "--seed"})
+    if (p.has(flag)) {
+      std::cerr << "leadbench eval: " << flag << " goes with --model (evaluating a checkpoint)\n" << eval_usage();
+      return 2;
+    }
   // Rebuilt for the scorer's own reader, which knows only its options and key=value settings.
   std::vector<std::string> rest;
   for (const auto& [flag, value] : p.flags) {

@@ -26,12 +26,38 @@ void drop_neutral_selection_fields(nlohmann::json& config) {
   if (config.contains("lead")) erase_if(config["lead"], "min_round_samples", 0);
   if (config.contains("selection")) erase_if(config["selection"], "fixed_ids_from", "");
 }
+
+// The real-run keys (checkpoint, pool, truncation, proxy checkpoint, real suites), hashed only when set.
+void drop_neutral_real_run_fields(nlohmann::json& config) {
+  auto erase_if = [](nlohmann::json& section, const char* key, const nlohmann::json& neutral) {
+    if (!section.is_object()) return;
+    const auto it = section.find(key);
+    if (it != section.end() && *it == neutral) section.erase(it);
+  };
+  if (config.contains("model") && config["model"].is_object() && config["model"].value("checkpoint", std::string()).empty()) {
+    erase_if(config["model"], "checkpoint", "");
+    erase_if(config["model"], "chat_template", "tulu");
+  }
+  if (config.contains("pool")) {
+    nlohmann::json& pool = config["pool"];
+    erase_if(pool, "path", "");
+    erase_if(pool, "skip_bad", false);
+    if (pool.is_object() && pool.empty()) config.erase("pool");
+  }
+  if (config.contains("train")) erase_if(config["train"], "max_length", 0);
+  if (config.contains("baselines")) erase_if(config["baselines"], "proxy_checkpoint", "");
+  if (config.contains("eval")) {
+    erase_if(config["eval"], "suites", nlohmann::json::array());
+    erase_if(config["eval"], "data", "");
+  }
+}
 }  // namespace
 
 nlohmann::json experiment_hash_view(nlohmann::json config) {
   if (!config.is_object()) return config;
   config.erase("runtime");
   drop_neutral_selection_fields(config);
+  drop_neutral_real_run_fields(config);
   if (config.contains("pretrain")) drop_neutral_pretrain_fields(config["pretrain"]);
   for (const char* m : {"model", "proxy_model"})
     if (config.contains(m)) drop_neutral_model_fields(config[m]);
@@ -143,7 +169,25 @@ void ExperimentConfig::validate(const ConfigCheck& c) const {
     c.fail("selection.fixed_ids_from", "selector fixed needs the samples to train: a run record, a JSON list of uids or a file of uids");
   if (selection.selector != "fixed" && !selection.fixed_ids_from.empty())
     c.fail("selection.fixed_ids_from", "is only read by selector fixed, but the selector is '" + selection.selector + "'");
-  if (model.max_seq_len < world.max_seq_len)
+  // A checkpoint run: its pool, template, proxy and suites (the files are read, and checked, when the run starts).
+  if (uses_checkpoint() && pool.path.empty())
+    c.fail("pool.path", "model.checkpoint needs a real pool: a messages-format JSONL (`leadbench data convert` writes one)");
+  if (!uses_checkpoint() && !pool.path.empty())
+    c.fail("pool.path", "a real pool is tuned on a pretrained model: set model.checkpoint too (the synthetic world brings its own pool)");
+  if (!uses_checkpoint() && model.chat_template != "tulu")
+    c.fail("model.chat_template", "is read only with model.checkpoint (the synthetic world uses the byte tokenizer's template)");
+  if (!uses_checkpoint() && !baselines.proxy_checkpoint.empty())
+    c.fail("baselines.proxy_checkpoint", "is read only with model.checkpoint (the synthetic world pre-trains proxy_model)");
+  if (uses_checkpoint() && selection.selector == "superfiltering" && baselines.proxy_checkpoint.empty())
+    c.fail("baselines.proxy_checkpoint", "superfiltering scores with a much smaller model: set the proxy checkpoint (same tokenizer)");
+  if (!uses_checkpoint() && !eval.suites.empty())
+    c.fail("eval.suites", "is read only with model.checkpoint (the synthetic world evaluates its own four suites)");
+  if (!eval.suites.empty() && eval.data.empty())
+    c.fail("eval.data", "eval.suites needs the suites' files: a folder holding mmlu/, gsm8k/, humaneval/, tydiqa/");
+  if (!uses_checkpoint() && train.max_length > model.max_seq_len)
+    c.fail("train.max_length", "is " + std::to_string(train.max_length) + " but the model's context is model.max_seq_len = " +
+                                   std::to_string(model.max_seq_len));
+  if (!uses_checkpoint() && model.max_seq_len < world.max_seq_len)
     c.fail("model.max_seq_len", "is " + std::to_string(model.max_seq_len) + " but the world's samples need up to world.max_seq_len = " +
                                     std::to_string(world.max_seq_len) + " tokens; raise it or lower world.max_seq_len");
 }

@@ -50,6 +50,72 @@ struct SelectionConfig {
   }
 };
 
+// The base model: the synthetic world's decoder, pre-trained here (ModelConfig's fields), or a
+// pretrained checkpoint whose config.json gives the shape (then ModelConfig's fields are not read).
+// The two fields below are left out of the config hash while checkpoint is empty.
+struct RunModelConfig : ModelConfig {
+  std::string checkpoint;              // "" = the synthetic world's model; else a Hugging Face folder
+  std::string chat_template = "tulu";  // template the pool and chat prompts are rendered with (authors: tulu)
+
+  template <class V> void visit(V& v) {
+    ModelConfig::visit(v);
+    v.field("checkpoint", checkpoint,
+            "a pretrained checkpoint (Hugging Face folder: config.json, safetensors, tokenizer.json); empty = the synthetic "
+            "world's model. Needs pool.path");
+    v.field("chat_template", chat_template,
+            "with a checkpoint: the chat template of the pool and of chat prompts; tulu as LEAD's authors trained, auto = the "
+            "tokenizer's own", OneOf{"tulu", "llama3", "chatml", "qwen3", "auto"});
+  }
+};
+
+// A real instruction pool (the messages format `leadbench data convert` writes). Left out of the
+// config hash while path is empty.
+struct PoolConfig {
+  std::string path;       // "" = the synthetic world's pool
+  bool skip_bad = false;  // skip (and count) invalid records instead of stopping at the first
+
+  template <class V> void visit(V& v) {
+    v.field("path", path, "messages-format JSONL pool for a run on model.checkpoint; empty = the synthetic world's pool");
+    v.field("skip_bad", skip_bad, "skip invalid pool records (counted in the record) instead of stopping at the first");
+  }
+};
+
+// The shared trainer's settings and the truncation of the pool's sequences.
+struct RunTrainConfig : TrainConfig {
+  int max_length = 0;  // tokens a sample keeps; 0 = model.max_seq_len (a checkpoint: its max_position_embeddings)
+
+  template <class V> void visit(V& v) {
+    TrainConfig::visit(v);
+    v.field("max_length", max_length,
+            "tokens a pool sample keeps (longer ones keep their start; the record counts them); 0 = the model's context "
+            "(model.max_seq_len, or a checkpoint's max_position_embeddings)", AtLeast{0});
+  }
+};
+
+// The baselines' settings and, with a checkpoint, Superfiltering's proxy checkpoint.
+struct RunBaselineConfig : BaselineConfig {
+  std::string proxy_checkpoint;  // with model.checkpoint: the smaller model Superfiltering scores with
+
+  template <class V> void visit(V& v) {
+    BaselineConfig::visit(v);
+    v.field("proxy_checkpoint", proxy_checkpoint,
+            "with model.checkpoint: Superfiltering's much smaller proxy checkpoint (same tokenizer as the model)");
+  }
+};
+
+// Evaluation; with a checkpoint, which real suites the tuned model is evaluated on.
+struct RunEvalConfig : EvalConfig {
+  std::vector<std::string> suites;  // with model.checkpoint: real suites to evaluate; empty = none
+  std::string data;                 // the folder holding them (mmlu/, gsm8k/, humaneval/, tydiqa/) or one suite's file
+
+  template <class V> void visit(V& v) {
+    EvalConfig::visit(v);
+    v.field("suites", suites, "with model.checkpoint: the real suites the tuned model is evaluated on; empty = none",
+            OneOf{"mmlu", "gsm8k", "humaneval", "tydiqa"});
+    v.field("data", data, "with eval.suites: a folder holding mmlu/, gsm8k/, humaneval/, tydiqa/ (e.g. ../shared/data)");
+  }
+};
+
 struct RuntimeConfig {
   std::string device = "auto";          // auto | cpu | cuda
   int threads = 0;                      // LibTorch intra-op threads; 0 = all cores
@@ -73,7 +139,8 @@ struct ExperimentConfig {
   std::string name;   // row label in tables; "" = the selector's name
   uint64_t seed = 0;  // run seed: init, data order, selection and few-shot seeds derive from it
   WorldConfig world;
-  ModelConfig model;
+  RunModelConfig model;
+  PoolConfig pool;
   LoraConfig lora;
   ModelConfig proxy_model = [] {
     ModelConfig m;
@@ -85,11 +152,11 @@ struct ExperimentConfig {
     return m;
   }();
   PretrainConfig pretrain;
-  TrainConfig train;
+  RunTrainConfig train;
   InferenceConfig inference;
-  EvalConfig eval;
+  RunEvalConfig eval;
   LeadConfig lead;
-  BaselineConfig baselines;
+  RunBaselineConfig baselines;
   SelectionConfig selection;
   RuntimeConfig runtime;
 
@@ -97,7 +164,8 @@ struct ExperimentConfig {
     v.field("name", name, "row label in tables (ablation variants); empty = the selector's name");
     v.field("seed", seed, "run seed; the init/data-order/selection/few-shot seeds derive from it (SeedConfig::from_run_seed)");
     v.section("world", world, "the seeded synthetic world: base corpus, instruction pool, four suites");
-    v.section("model", model, "the base model being tuned (pre-trained on the world's base corpus once, cached)");
+    v.section("model", model, "the base model being tuned (pre-trained on the world's base corpus once, cached), or a checkpoint");
+    v.section("pool", pool, "a real instruction pool for a run on model.checkpoint (else the world's pool)");
     v.section("lora", lora, "adapters of the tuned copy; rank 0 trains all weights");
     v.section("proxy_model", proxy_model, "the much smaller model Superfiltering scores with (pre-trained like the base model)");
     v.section("pretrain", pretrain, "pre-training of the base and proxy models on the base corpus");
@@ -111,6 +179,7 @@ struct ExperimentConfig {
   }
 
   std::string label() const { return name.empty() ? selection.selector : name; }
+  bool uses_checkpoint() const { return !model.checkpoint.empty(); }
   // Cross-section rules: a known selector and device, a non-empty pool, the world's own checks,
   // the model's context holding the world's samples.
   void validate(const ConfigCheck& c) const;

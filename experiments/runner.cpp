@@ -8,6 +8,7 @@
 #include "core/json_io.h"
 #include "core/progress.h"
 #include "core/selector.h"
+#include "core/sha256.h"
 #include "core/tokenizer.h"
 #include "evaluation/copy_probe.h"
 #include "evaluation/evaluator.h"
@@ -15,6 +16,7 @@
 #include "experiments/base_model.h"
 #include "experiments/cli.h"
 #include "experiments/plots.h"
+#include "experiments/real_run.h"
 #include "experiments/record.h"
 #include "experiments/record_lock.h"
 #include "experiments/sweep.h"
@@ -110,26 +112,92 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   const std::string label = cfg.label();
   const SeedConfig seeds = SeedConfig::from_run_seed(cfg.seed);
 
-  // World, pool, tokens.
-  stage("run " + label + ": generating the world (pool " + std::to_string(cfg.world.pool_size) + ", seed " +
-        std::to_string(cfg.world.seed) + ")");
-  World world = generate_world(cfg.world);
-  const Pool& pool = world.pool;
-  ByteTokenizer tok;
-  TokenCache tokens = TokenCache::build(pool, tok, cfg.model.max_seq_len);
+  // World, pool, tokens: the synthetic world's, or a checkpoint's tokenizer over a real pool.
+  const bool real = cfg.uses_checkpoint();
+  World world;
+  Pool real_pool;
+  std::unique_ptr<ChatTokenizer> tok_owner;
+  const HfChatTokenizer* hf_tok = nullptr;
+  std::vector<Suite> real_suites;
+  std::shared_ptr<Sandbox> sandbox;
+  nlohmann::json pool_info, memory_json;
+  RunCheckpoint ckpt;
+  if (!real) {
+    stage("run " + label + ": generating the world (pool " + std::to_string(cfg.world.pool_size) + ", seed " +
+          std::to_string(cfg.world.seed) + ")");
+    world = generate_world(cfg.world);
+    tok_owner = std::make_unique<ByteTokenizer>();
+  } else {
+    // The cheap checks first (tokenizer, pool, suites, sandbox), then the weights.
+    stage("run " + label + ": checkpoint " + cfg.model.checkpoint + ", pool " + cfg.pool.path);
+    auto owned = std::make_unique<HfChatTokenizer>(load_run_tokenizer(cfg.model.checkpoint, cfg.model.chat_template));
+    hf_tok = owned.get();
+    tok_owner = std::move(owned);
+    int64_t skipped = 0;
+    real_pool = Pool::load_jsonl(cfg.pool.path, cfg.pool.skip_bad, &skipped);
+    pool_info = {{"path", cfg.pool.path},
+                 {"sha256", sha256_file(cfg.pool.path)},
+                 {"samples", real_pool.size()},
+                 {"skipped_records", skipped},
+                 {"datasets", real_pool.tasks}};
+    if (skipped) stage("run " + label + ": WARNING pool.skip_bad skipped " + std::to_string(skipped) + " invalid records of " + cfg.pool.path);
+    real_suites = load_run_suites(cfg.eval.suites, cfg.eval.data, cfg.eval, &sandbox);
+    ckpt = load_run_checkpoint(cfg.model.checkpoint, device);
+    check_tokenizer_fits(*hf_tok, ckpt.model->config(), cfg.model.checkpoint);
+  }
+  const Pool& pool = real ? real_pool : world.pool;
+  const ChatTokenizer& tok = *tok_owner;
+  const int model_context = real ? ckpt.model->config().max_seq_len : cfg.model.max_seq_len;
+  if (cfg.train.max_length > model_context)
+    throw ConfigError("config key 'train.max_length' is " + std::to_string(cfg.train.max_length) +
+                      " but the model's context is " + std::to_string(model_context) + " tokens" +
+                      (real ? " (max_position_embeddings of " + cfg.model.checkpoint + "/config.json)" : std::string()) +
+                      "; lower it");
+  const int max_len = cfg.train.max_length > 0 ? cfg.train.max_length : model_context;
+  TokenCache tokens = TokenCache::build(pool, tok, max_len);
+  if (tokens.truncated)
+    stage("run " + label + ": " + std::to_string(tokens.truncated) + " of " + std::to_string(pool.size()) +
+          " samples are longer than " + std::to_string(max_len) + " tokens and keep their first " + std::to_string(max_len) +
+          (tokens.truncated_without_target ? " (" + std::to_string(tokens.truncated_without_target) + " of them lose their whole response)" : std::string()));
   // The replay control's list, checked against the pool before any training.
   std::vector<SampleId> fixed_ids;
   if (cfg.selection.selector == "fixed") fixed_ids = load_fixed_ids(cfg.selection.fixed_ids_from, pool);
 
-  // Base model (cached), and the proxy model when the selector needs it (pre-trained before the
-  // run's clock so that it is not charged to any phase, like a downloaded checkpoint).
-  BaseCorpus corpus = corpus_of(world, cfg.world, cfg.pretrain);
-  PretrainedModel base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus, cfg.runtime.cache_dir, device);
+  // Base model: a checkpoint, or pre-trained (cached); the proxy model when the selector needs it
+  // (loaded or pre-trained before the run's clock so that it is not charged to any phase, like a
+  // downloaded checkpoint).
+  PretrainedModel base;
+  BaseCorpus corpus;
+  if (real) {
+    base.model = ckpt.model;
+    base.hash = "checkpoint:" + ckpt.info.value("config_sha256", ckpt.info.value("sha256", std::string())).substr(0, 16);
+    base.path = cfg.model.checkpoint;
+  } else {
+    corpus = corpus_of(world, cfg.world, cfg.pretrain);
+    base = ensure_pretrained("base model", cfg.model, cfg.pretrain, corpus, cfg.runtime.cache_dir, device);
+  }
   PretrainedModel proxy;
+  nlohmann::json proxy_info;
   auto ensure_proxy = [&]() {
-    if (proxy.model.is_empty()) proxy = ensure_pretrained("proxy model", cfg.proxy_model, cfg.pretrain, corpus, cfg.runtime.cache_dir, device);
+    if (!proxy.model.is_empty()) return;
+    if (real) {
+      RunCheckpoint p = load_run_checkpoint(cfg.baselines.proxy_checkpoint, device);
+      check_proxy_tokenizer(*hf_tok, cfg.baselines.proxy_checkpoint, p.model->config());
+      proxy.model = p.model;
+      proxy.path = cfg.baselines.proxy_checkpoint;
+      proxy_info = p.info;
+    } else {
+      proxy = ensure_pretrained("proxy model", cfg.proxy_model, cfg.pretrain, corpus, cfg.runtime.cache_dir, device);
+    }
   };
   if (selector_uses_proxy(cfg.selection.selector)) ensure_proxy();
+  {
+    const int64_t micro = cfg.train.micro_batch_size > 0 ? cfg.train.micro_batch_size : cfg.train.batch_size;
+    stage("run " + label + ": " +
+          memory_estimate_text(base.model->config(), cfg.lora, micro, max_len, real ? ckpt.compute_dtype : torch::kFloat32,
+                               cfg.selection.selector != "base", &memory_json) +
+          " (batch " + std::to_string(micro) + " x " + std::to_string(max_len) + " tokens)");
+  }
   const double setup_seconds = now_seconds() - t_start;
 
   // The trainable copy, its trainer, the shared engine.
@@ -243,7 +311,7 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   nlohmann::json suite_order = nlohmann::json::array();
   std::vector<SuiteScore> scores;
   std::string prediction_lines;  // runtime.save_predictions: one JSON object per item
-  for (const auto& suite : world.suites) {
+  for (const auto& suite : real ? real_suites : world.suites) {
     double t0 = now_seconds();
     SuiteResult res;
     {
@@ -357,7 +425,20 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
                   {"pool", pool_defect_counts(pool)}};
   rec["telemetry"] = selector ? selector->telemetry() : nlohmann::json::object();
   if (!rec["telemetry"].is_object()) rec["telemetry"] = {{"value", rec["telemetry"]}};
-  rec["world_version"] = kWorldVersion;
+  rec["truncation"] = {{"max_length", max_len},
+                        {"truncated", tokens.truncated},
+                        {"truncated_without_target", tokens.truncated_without_target},
+                        {"how", "samples longer than max_length tokens keep their first max_length (the chat template's start)"}};
+  if (real) {
+    rec["checkpoint"] = ckpt.info;
+    rec["tokenizer"] = hf_tok->to_json();
+    rec["pool"] = pool_info;
+    rec["memory_estimate"] = memory_json;
+    if (!proxy_info.is_null()) rec["proxy_checkpoint"] = proxy_info;
+    if (sandbox && sandbox->unsafe()) rec["warnings"] = {"UNSAFE: HumanEval code ran without the bubblewrap sandbox"};
+  } else {
+    rec["world_version"] = kWorldVersion;
+  }
 
   if (options.write_record) {
     std::string path = options.record_path.empty() ? default_record_path(cfg) : options.record_path;
@@ -417,6 +498,8 @@ std::string run_usage() {
          "  runs the selector's rounds on the shared trainer, evaluates every suite and writes one run\n"
          "  record (JSON) to FILE (default: runtime.out_dir/<name>-b<budget>-s<seed>-<hash>.json).\n"
          "  key=value overrides any config key, e.g. selection.selector=random selection.budget_fraction=0.05 seed=1\n"
+         "  model.checkpoint=DIR pool.path=FILE.jsonl: tune a Hugging Face checkpoint (with its tokenizer.json) on a\n"
+         "                   real messages-format pool instead (no world, no pre-training); see README\n"
          "  --skip-existing  exit at once when FILE already holds a record with the same config hash\n"
          "  While it runs it holds FILE.lock; a second run of the same FILE exits at once with 75.\n"
          "  --list-keys      print every config key with its value and the reason for its default\n"

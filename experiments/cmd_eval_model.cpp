@@ -1,0 +1,136 @@
+// `leadbench eval --model`: a checkpoint evaluated on a real suite; see cmd_eval_model.h.
+#include "experiments/cmd_eval_model.h"
+
+#include "core/config.h"
+#include "core/device.h"
+#include "core/json_io.h"
+#include "core/ledger.h"
+#include "core/progress.h"
+#include "evaluation/evaluator.h"
+#include "evaluation/sandbox.h"
+#include "experiments/real_run.h"
+#include "experiments/record.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace lb {
+
+std::string eval_model_usage() {
+  return "usage: leadbench eval --model PATH --suite mmlu|gsm8k|humaneval|tydiqa --data PATH --out DIR\n"
+         "                      [--adapter DIR] [--chat-template tulu|llama3|chatml|qwen3|auto] [--seed N]\n"
+         "                      [--unsafe-no-sandbox] [key=value ...] [--device D] [--threads N]\n"
+         "  Evaluates a checkpoint (a Hugging Face folder with config.json, safetensors and tokenizer.json)\n"
+         "  on one real suite with the same prompts and metric code as `run`, and writes\n"
+         "  DIR/<suite>.predictions.jsonl (what the model answered; `eval --predictions` re-scores it) and\n"
+         "  DIR/<suite>.scores.json. key=value: evaluation settings as for `eval --predictions`, e.g.\n"
+         "  limit=50 (a smoke run, says so), max_new_tokens=256, code_samples=20 pass_ks=1,10.\n"
+         "  --chat-template  how chat prompts are rendered (default tulu, as LEAD's authors trained)\n"
+         "  --adapter        a PEFT LoRA adapter folder to apply (not in this build yet)\n";
+}
+
+int cmd_eval_model(const ParsedArgs& p) {
+  const std::string model_path = p.value("--model"), suite_name = p.value("--suite"), data = p.value("--data"),
+                    out_dir = p.value("--out"), template_name = p.value("--chat-template", "tulu");
+  try {
+    if (p.has("--predictions")) throw UsageError("give either --model (evaluate a checkpoint) or --predictions (score a file), not both");
+    if (p.has("--json")) throw UsageError("with --model the scores go to --out DIR/<suite>.scores.json; --json is for --predictions");
+    if (model_path.empty() || suite_name.empty() || data.empty() || out_dir.empty())
+      throw UsageError("--model, --suite, --data and --out are required");
+    if (suite_name != "mmlu" && suite_name != "gsm8k" && suite_name != "humaneval" && suite_name != "tydiqa")
+      throw UsageError("unknown suite '" + suite_name + "'; choose one of mmlu, gsm8k, humaneval, tydiqa");
+    if (p.has("--adapter"))
+      throw UsageError("--adapter: importing PEFT adapters is not in this build yet; evaluate the base checkpoint, or "
+                       "merge the adapter into the weights with PEFT (merge_and_unload) and give that folder to --model");
+  } catch (const UsageError& e) {
+    std::cerr << "leadbench eval: " << e.what() << "\n" << eval_model_usage();
+    return 2;
+  }
+  try {
+    uint64_t seed = 0;
+    if (p.has("--seed")) {
+      const std::string s = p.value("--seed");
+      size_t used = 0;
+      try {
+        seed = std::stoull(s, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != s.size() || s.empty() || s[0] == '-') throw ConfigError("--seed needs a whole number >= 0, not '" + s + "'");
+    }
+    EvalConfig cfg;
+    ConfigSources sources;
+    config_apply_overrides(cfg, p.overrides, &sources);
+    config_check(cfg, "the command line", &sources);
+    validate_eval_config(cfg, "", "the command line", &sources);
+    // The cheap checks first: tokenizer, suite, sandbox; then the weights.
+    torch::Device device = resolve_device(p.common.device);
+    HfChatTokenizer tok = load_run_tokenizer(model_path, template_name);
+    std::shared_ptr<Sandbox> sandbox;
+    std::vector<Suite> suites = load_run_suites({suite_name}, data, cfg, &sandbox, p.has("--unsafe-no-sandbox"));
+    const double t0 = now_seconds();
+    RunCheckpoint ckpt = load_run_checkpoint(model_path, device);
+    check_tokenizer_fits(tok, ckpt.model->config(), model_path);
+    log_line("eval: " + model_path + " (" + ckpt.info.value("architecture", std::string("?")) + ", " +
+             std::to_string(ckpt.info.value("parameters", int64_t(0))) + " parameters) loaded in " +
+             std::to_string(now_seconds() - t0).substr(0, 5) + " s; " +
+             memory_estimate_text(ckpt.model->config(), LoraConfig{}, cfg.generation_batch_size,
+                                  ckpt.model->config().max_seq_len, ckpt.compute_dtype, false));
+    Ledger ledger(device);
+    std::vector<Prediction> preds;
+    const double te = now_seconds();
+    SuiteResult res = evaluate_suite(ckpt.model, tok, suites[0], cfg, ledger, device, seed, &preds);
+    const double eval_seconds = now_seconds() - te;
+    if (sandbox && sandbox->unsafe()) res.warnings.push_back("UNSAFE: code ran without the bubblewrap sandbox");
+    std::cout << format_results_table({res});
+
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    if (ec) throw InputError(out_dir + ": cannot create the output folder (" + ec.message() + ")");
+    std::string lines;
+    for (const auto& pr : preds) {
+      nlohmann::json line = {{"id", pr.id}};
+      if (pr.outputs.size() == 1) line["output"] = pr.outputs[0];
+      else line["outputs"] = pr.outputs;
+      if (pr.choice >= 0) line["choice"] = pr.choice;
+      lines += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+    const std::string pred_path = (fs::path(out_dir) / (suite_name + ".predictions.jsonl")).string();
+    const std::string score_path = (fs::path(out_dir) / (suite_name + ".scores.json")).string();
+    write_file_atomic(pred_path, lines);
+    const auto& st = ledger.stats(Phase::evaluation);
+    nlohmann::json j = res.to_json();
+    j["format"] = "leadbench-model-eval/1";
+    j["checkpoint"] = ckpt.info;
+    j["tokenizer"] = tok.to_json();
+    j["data"] = data;
+    j["predictions_file"] = pred_path;
+    j["config"] = config_to_json(cfg);
+    j["seed"] = seed;
+    j["command"] = command_line();
+    j["git_sha"] = build_git_sha();
+    j["device"] = device_description(device);
+    j["date"] = utc_now_iso8601();
+    j["seconds"] = eval_seconds;
+    j["forward_tokens"] = st.forward_tokens;
+    j["padding_efficiency"] = st.padding_efficiency();
+    j["tokens_per_second"] = eval_seconds > 0 ? static_cast<double>(st.forward_tokens) / eval_seconds : 0.0;
+    write_json_atomic(score_path, j);
+    log_line("eval: wrote " + pred_path + " and " + score_path);
+    return 0;
+  } catch (const ConfigError& e) {
+    std::cerr << "leadbench eval: " << e.what() << "\n";
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "leadbench eval: " << e.what() << "\n";
+    return 1;
+  } catch (const SandboxUnavailable& e) {
+    std::cerr << "leadbench eval: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace lb
