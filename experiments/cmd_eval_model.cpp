@@ -5,7 +5,9 @@
 #include "core/device.h"
 #include "core/json_io.h"
 #include "core/ledger.h"
+#include "core/peft_adapter.h"
 #include "core/progress.h"
+#include "core/sha256.h"
 #include "evaluation/evaluator.h"
 #include "evaluation/sandbox.h"
 #include "experiments/real_run.h"
@@ -29,7 +31,7 @@ std::string eval_model_usage() {
          "  DIR/<suite>.scores.json. key=value: evaluation settings as for `eval --predictions`, e.g.\n"
          "  limit=50 (a smoke run, says so), max_new_tokens=256, code_samples=20 pass_ks=1,10.\n"
          "  --chat-template  how chat prompts are rendered (default tulu, as LEAD's authors trained)\n"
-         "  --adapter        a PEFT LoRA adapter folder to apply (not in this build yet)\n";
+         "  --adapter        a PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) to apply\n";
 }
 
 int cmd_eval_model(const ParsedArgs& p) {
@@ -42,9 +44,6 @@ int cmd_eval_model(const ParsedArgs& p) {
       throw UsageError("--model, --suite, --data and --out are required");
     if (suite_name != "mmlu" && suite_name != "gsm8k" && suite_name != "humaneval" && suite_name != "tydiqa")
       throw UsageError("unknown suite '" + suite_name + "'; choose one of mmlu, gsm8k, humaneval, tydiqa");
-    if (p.has("--adapter"))
-      throw UsageError("--adapter: importing PEFT adapters is not in this build yet; evaluate the base checkpoint, or "
-                       "merge the adapter into the weights with PEFT (merge_and_unload) and give that folder to --model");
   } catch (const UsageError& e) {
     std::cerr << "leadbench eval: " << e.what() << "\n" << eval_model_usage();
     return 2;
@@ -74,6 +73,20 @@ int cmd_eval_model(const ParsedArgs& p) {
     const double t0 = now_seconds();
     RunCheckpoint ckpt = load_run_checkpoint(model_path, device);
     check_tokenizer_fits(tok, ckpt.model->config(), model_path);
+    nlohmann::json adapter_info;
+    if (p.has("--adapter")) {
+      const std::string adapter = p.value("--adapter");
+      const PeftLoadResult loaded = load_peft_adapter(ckpt.model, adapter);
+      ckpt.model->eval();
+      adapter_info = {{"path", adapter},
+                      {"r", loaded.config.lora.rank},
+                      {"alpha", loaded.config.lora.alpha},
+                      {"tensors", loaded.tensors},
+                      {"parameters", loaded.parameters},
+                      {"sha256", sha256_file((fs::path(adapter) / "adapter_model.safetensors").string())}};
+      log_line("eval: adapter " + adapter + " applied (r " + std::to_string(loaded.config.lora.rank) + ", " +
+               std::to_string(loaded.parameters) + " parameters)");
+    }
     log_line("eval: " + model_path + " (" + ckpt.info.value("architecture", std::string("?")) + ", " +
              std::to_string(ckpt.info.value("parameters", int64_t(0))) + " parameters) loaded in " +
              std::to_string(now_seconds() - t0).substr(0, 5) + " s; " +
@@ -105,6 +118,7 @@ int cmd_eval_model(const ParsedArgs& p) {
     nlohmann::json j = res.to_json();
     j["format"] = "leadbench-model-eval/1";
     j["checkpoint"] = ckpt.info;
+    if (!adapter_info.is_null()) j["adapter"] = adapter_info;
     j["tokenizer"] = tok.to_json();
     j["data"] = data;
     j["predictions_file"] = pred_path;

@@ -1,6 +1,7 @@
 // Checkpoint, tokenizer, fingerprints and memory estimate of runs on pretrained models; see real_run.h.
 #include "experiments/real_run.h"
 
+#include "core/checkpoint.h"
 #include "core/hf_checkpoint.h"
 #include "core/json_io.h"
 #include "core/sha256.h"
@@ -21,19 +22,18 @@ RunCheckpoint load_run_checkpoint(const std::string& path, torch::Device device)
   if (!fs::exists(path, ec))
     throw InputError(path + ": checkpoint not found (model.checkpoint / --model): give a Hugging Face model folder "
                             "(config.json, model.safetensors or shards with model.safetensors.index.json, tokenizer.json)");
-  if (is_gguf(path))
-    throw InputError(path + ": GGUF checkpoints cannot be read by this build yet; give a Hugging Face model folder");
-  if (!fs::is_directory(path, ec) || !fs::exists(fs::path(path) / "config.json", ec))
-    throw InputError(path + ": not a Hugging Face model folder (no config.json); give the folder holding config.json, "
-                            "the safetensors weights and tokenizer.json");
-  // The one dispatch point: a reader of other formats takes this line's place.
-  LoadedHfModel hf = load_hf_checkpoint(path, device);
+  if (!is_gguf(path) && (!fs::is_directory(path, ec) || !fs::exists(fs::path(path) / "config.json", ec)))
+    throw InputError(path + ": not a Hugging Face model folder (no config.json) nor a .gguf file; give the folder "
+                            "holding config.json, the safetensors weights and tokenizer.json, or a llama.cpp .gguf file");
+  // The one dispatch point (core/checkpoint.h): a folder is read as Hugging Face safetensors, a .gguf
+  // file by the GGUF reader (its tokenizer comes from the same file).
+  LoadedHfModel hf = load_checkpoint(path, device);
   RunCheckpoint out;
   out.model = hf.model;
   out.model->eval();
   out.compute_dtype = hf_compute_dtype(hf.info.stored_dtype, device);
   out.info = checkpoint_fingerprint(path);
-  out.info["format"] = "huggingface";
+  out.info["format"] = is_gguf(path) ? "gguf" : "huggingface";
   out.info["architecture"] = hf.info.architecture;
   out.info["model_type"] = hf.info.model_type;
   out.info["stored_dtype"] = std::string(c10::toString(hf.info.stored_dtype));

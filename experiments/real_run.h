@@ -23,7 +23,8 @@ struct RunCheckpoint {
 };
 
 // Loads a checkpoint: a Hugging Face folder (core/hf_checkpoint.h). A missing path, a folder without
-// config.json and a .gguf file (not readable by this build) are InputErrors saying what is needed.
+// config.json that is not a .gguf file is an InputError saying what is needed. A .gguf file goes to
+// the GGUF reader (core/checkpoint.h).
 RunCheckpoint load_run_checkpoint(const std::string& path, torch::Device device);
 
 // What identifies the checkpoint's files: for a folder, sha256 of config.json and of its first
