@@ -1,6 +1,8 @@
 // Device and LibTorch-version shim; see device.h.
 #include "core/device.h"
 
+#include <dlfcn.h>
+
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 
@@ -70,10 +72,23 @@ std::string torch_version() {
 #endif
 }
 
+std::string blas_core() {
+  // OpenBLAS picks its kernels per CPU when it loads (OPENBLAS_CORETYPE overrides the choice);
+  // another BLAS has no such function.
+  using CoreName = char* (*)();
+  static const std::string name = [] {
+    auto fn = reinterpret_cast<CoreName>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    const char* n = fn ? fn() : nullptr;
+    return std::string(n ? n : "");
+  }();
+  return name;
+}
+
 std::string device_description(const torch::Device& device) {
   std::string threads = std::to_string(at::get_num_threads());
   if (device.is_cuda()) return "cuda (LibTorch " + torch_version() + ", " + threads + " CPU threads)";
-  return "cpu (" + threads + " threads, LibTorch " + torch_version() + ")";
+  const std::string core = blas_core();
+  return "cpu (" + threads + " threads, LibTorch " + torch_version() + (core.empty() ? "" : ", OpenBLAS " + core) + ")";
 }
 
 // LibTorch 2.4 replaced the CUDA-only autocast calls with per-device-type ones.

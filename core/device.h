@@ -27,6 +27,9 @@ void reset_peak_memory(const torch::Device& device);
 // A one-line description for run records: "cpu (2 threads, LibTorch 1.13.0)" or the GPU name.
 std::string device_description(const torch::Device& device);
 std::string torch_version();
+// The kernel family OpenBLAS chose for this CPU when it loaded ("Prescott", "SkylakeX", ...; set by
+// OPENBLAS_CORETYPE), "" when the BLAS is not OpenBLAS. Part of what makes floats reproducible.
+std::string blas_core();
 
 const char* build_git_sha();
 const char* build_version();

@@ -56,6 +56,21 @@ void Ledger::add_forward(Phase p, int64_t real_tokens, int64_t computed_tokens, 
 
 void Ledger::add_backward(Phase p, int64_t real_tokens) { stats_[static_cast<int>(p)].backward_tokens += real_tokens; }
 
+void Ledger::add_measured(Phase p, const PhaseStats& m) {
+  auto& s = stats_[static_cast<int>(p)];
+  s.seconds += m.seconds;
+  s.forward_tokens += m.forward_tokens;
+  s.backward_tokens += m.backward_tokens;
+  s.computed_tokens += m.computed_tokens;
+  s.samples += m.samples;
+}
+
+std::array<PhaseStats, kPhaseCount> Ledger::snapshot() {
+  device_synchronize(device_);
+  charge_running(Clock::now());
+  return stats_;
+}
+
 double Ledger::selection_cost_seconds() const {
   double t = 0;
   for (int i = 0; i < kPhaseCount; ++i)

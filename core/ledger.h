@@ -65,6 +65,10 @@ class Ledger {
 
   void add_forward(Phase p, int64_t real_tokens, int64_t computed_tokens, int64_t samples);
   void add_backward(Phase p, int64_t real_tokens);
+  // Adds work measured elsewhere (a reused result, core/result_cache.h): its seconds and tokens.
+  void add_measured(Phase p, const PhaseStats& s);
+  // Every phase's stats with the running phase charged up to now.
+  std::array<PhaseStats, kPhaseCount> snapshot();
 
   const PhaseStats& stats(Phase p) const { return stats_[static_cast<int>(p)]; }
   double selection_cost_seconds() const;  // sum of seconds over phase_is_selection_cost phases

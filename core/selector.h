@@ -15,6 +15,7 @@
 #include "core/ledger.h"
 #include "core/model.h"
 #include "core/pool.h"
+#include "core/result_cache.h"
 #include "core/seeds.h"
 #include "core/trainer.h"
 
@@ -49,6 +50,11 @@ struct SelectionContext {
   // A trainer with the run's TrainConfig around another model (warm-up models); its steps should
   // be charged to Phase::offline_training.
   std::function<std::unique_ptr<Trainer>(DecoderModel)> make_trainer;
+  // Reuse of repeated offline work across the runs of a sweep (core/result_cache.h); null or
+  // disabled: everything is computed. `cache_context` is the runner's part of every key: the base
+  // model's and the tokens' content hashes and every config section that shapes offline work.
+  ResultCache* cache = nullptr;
+  nlohmann::json cache_context = nlohmann::json::object();
 };
 
 class Selector {

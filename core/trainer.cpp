@@ -5,6 +5,7 @@
 
 #include "core/config.h"
 #include "core/device.h"
+#include "core/inference.h"
 #include "core/json_io.h"
 #include "core/progress.h"
 #include "core/safetensors.h"
@@ -180,6 +181,28 @@ torch::Tensor Trainer::current_sketch() {
   return {};
 }
 
+std::vector<std::vector<size_t>> Trainer::micro_batches(const std::vector<SampleId>& batch, int64_t mbs,
+                                                        int64_t max_input) const {
+  std::vector<std::vector<size_t>> out;
+  if (!cfg_.length_micro_batches) {
+    // Consecutive chunks of micro_batch_size, in the batch's order (the committed records' arithmetic).
+    for (size_t m0 = 0; m0 < batch.size(); m0 += static_cast<size_t>(mbs)) {
+      out.emplace_back();
+      for (size_t i = m0; i < std::min(batch.size(), m0 + static_cast<size_t>(mbs)); ++i) out.back().push_back(i);
+    }
+    return out;
+  }
+  // The batch's samples by length, longest first, cut where padding would pass 10 % of a micro-batch
+  // (at most micro_batch_size samples each): the same samples and the same summed gradient.
+  std::vector<int64_t> lengths(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) lengths[i] = std::max<int64_t>(1, input_length(tokens_.full[batch[i]], max_input));
+  InferenceConfig plan;
+  plan.max_batch_size = static_cast<int>(mbs);
+  plan.max_batch_tokens = std::numeric_limits<int64_t>::max() / 2;
+  plan.min_padding_efficiency = 0.9;
+  return plan_length_buckets(lengths, plan);
+}
+
 RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs, Phase phase) {
   auto phase_scope = ledger_.scope(phase);
   const double t_start = now_seconds();
@@ -222,10 +245,9 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
     opt_->zero_grad();
     double loss_sum = 0;
     int64_t step_tokens = 0;
-    for (size_t m0 = 0; m0 < batch.size(); m0 += mbs) {
-      const size_t m1 = std::min(batch.size(), m0 + static_cast<size_t>(mbs));
+    for (const auto& micro : micro_batches(batch, mbs, max_input)) {
       std::vector<const Encoded*> seqs;
-      for (size_t i = m0; i < m1; ++i) seqs.push_back(&tokens_.full[batch[i]]);
+      for (size_t i : micro) seqs.push_back(&tokens_.full[batch[i]]);
       TokenBatch tb = make_token_batch(seqs, max_input, device_, tokens_.pad_id);
       torch::Tensor means;
       {
@@ -236,14 +258,14 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
       const float* lv = host.data_ptr<float>();
       std::vector<SampleId> bad;
       for (size_t i = 0; i < seqs.size(); ++i)
-        if (tb.counts[i] > 0 && !std::isfinite(lv[i])) bad.push_back(batch[m0 + i]);
+        if (tb.counts[i] > 0 && !std::isfinite(lv[i])) bad.push_back(batch[micro[i]]);
       if (!bad.empty())
         throw TrainingError("training loss is NaN or infinite at optimizer step " + std::to_string(step_) +
                             " (round " + std::to_string(round_) + ", lr " + std::to_string(lr) +
                             ") for samples " + ids_text(bad) + " of the batch [" + ids_text(batch) +
                             "]; lower train.lr (or raise warm-up / clipping), and check those samples' data");
       for (size_t i = 0; i < seqs.size(); ++i) {
-        const SampleId id = batch[m0 + i];
+        const SampleId id = batch[micro[i]];
         const float v = tb.counts[i] > 0 ? lv[i] : std::numeric_limits<float>::quiet_NaN();
         auto [it, inserted] = slot.emplace(id, fb.ids.size());
         if (inserted) {

@@ -38,6 +38,7 @@ struct TrainConfig {
   std::string sketch = "last_block";  // gradient sketch: last_block | countsketch | all | none
   int64_t sketch_dim = 4096;          // countsketch dimension
   int epochs = 3;                     // passes over the selected data for static selectors
+  bool length_micro_batches = false;  // split each batch into micro-batches of similar length (less padding); off: bit-identical to older runs
 
   template <class V> void visit(V& v) {
     v.field("lr", lr, "peak learning rate", AtLeast{0});
@@ -57,6 +58,8 @@ struct TrainConfig {
     v.field("sketch", sketch, "in-loop gradient sketch for LEAD: last_block | countsketch | all (exact, small models) | none", OneOf{"last_block", "countsketch", "all", "none"});
     v.field("sketch_dim", sketch_dim, "dimension of the countsketch of all trainable parameters", Positive{});
     v.field("epochs", epochs, "passes over the selected data for select-once selectors", AtLeast{0});
+    v.field("length_micro_batches", length_micro_batches,
+            "split each optimizer batch (the same samples, the same step) into micro-batches of similar length, so that little compute goes to padding; the gradient is the same sum, rounded in another order, so results differ from off in the last bits (off = the committed records' arithmetic)");
   }
 };
 
@@ -137,6 +140,8 @@ class Trainer {
   torch::Tensor current_sketch();             // the current .grad of the tracked parameters, 1-D float32
   void build_countsketch();                   // sketch_index_ / sketch_sign_
   void set_lr(double lr);
+  // Positions into `batch` of each forward/backward of one optimizer step (length_micro_batches).
+  std::vector<std::vector<size_t>> micro_batches(const std::vector<SampleId>& batch, int64_t mbs, int64_t max_input) const;
 };
 
 }  // namespace lb

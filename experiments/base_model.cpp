@@ -143,6 +143,8 @@ void drop_neutral_pretrain_fields(nlohmann::json& pretrain) {
     for (const char* key : {"copy_warmup_lr", "copy_warmup_restatements", "copy_warmup_suffixes"}) pretrain.erase(key);
   for (const char* key : {"copy_warmup_steps", "copy_warmup_restatements", "copy_warmup_suffixes"})
     erase_if_neutral(pretrain, key, 0);
+  if (pretrain.contains("train") && pretrain["train"].is_object())
+    erase_if_neutral(pretrain["train"], "length_micro_batches", false);  // added later; off = the older arithmetic
 }
 
 void drop_neutral_model_fields(nlohmann::json& model) {

@@ -16,7 +16,8 @@ nlohmann::json experiment_config_json(const ExperimentConfig& cfg) { return conf
 
 namespace {
 // Selection knobs added after results were committed, left out of the hash at their neutral value:
-// lead.min_round_samples = 0 (no round floor) and selection.fixed_ids_from = "" (no replay list).
+// lead.min_round_samples = 0 (no round floor), selection.fixed_ids_from = "" (no replay list) and
+// train.length_micro_batches = false (micro-batches in the batch's order).
 void drop_neutral_selection_fields(nlohmann::json& config) {
   auto erase_if = [](nlohmann::json& section, const char* key, const nlohmann::json& neutral) {
     if (!section.is_object()) return;
@@ -25,6 +26,8 @@ void drop_neutral_selection_fields(nlohmann::json& config) {
   };
   if (config.contains("lead")) erase_if(config["lead"], "min_round_samples", 0);
   if (config.contains("selection")) erase_if(config["selection"], "fixed_ids_from", "");
+  // train.length_micro_batches = false: the arithmetic every committed record was made with.
+  if (config.contains("train")) erase_if(config["train"], "length_micro_batches", false);
 }
 
 // The real-run keys (checkpoint, pool, truncation, proxy checkpoint, real suites), hashed only when set.

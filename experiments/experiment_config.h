@@ -123,6 +123,7 @@ struct RuntimeConfig {
   std::string out_dir = "results/runs";        // where run records go
   std::string progress = "auto";        // auto (on a terminal) | on | off
   bool save_predictions = false;        // also write <record>.predictions.jsonl (what the model answered)
+  bool reuse_offline = true;            // reuse LEAD's offline stage across runs from cache_dir/results (core/result_cache.h)
 
   template <class V> void visit(V& v) {
     v.field("device", device, "auto (CUDA when present) | cpu | cuda; --device overrides");
@@ -132,6 +133,8 @@ struct RuntimeConfig {
     v.field("progress", progress, "auto | on | off: per-step progress lines on stderr; --progress/--quiet override", OneOf{"auto", "on", "off"});
     v.field("save_predictions", save_predictions,
             "write the model's answer to every suite item beside the record (<record>.predictions.jsonl), to inspect or re-score");
+    v.field("reuse_offline", reuse_offline,
+            "reuse LEAD's offline stage (warm-up model, IFD, base-model losses) from cache_dir/results when a run with the same content key computed it (LEAD's ablations of one seed): bit-identical results, the measured cost charged and the reuse listed in the record's `reused`");
   }
 };
 

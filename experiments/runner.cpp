@@ -7,6 +7,7 @@
 #include "core/inference.h"
 #include "core/json_io.h"
 #include "core/progress.h"
+#include "core/result_cache.h"
 #include "core/selector.h"
 #include "core/sha256.h"
 #include "core/tokenizer.h"
@@ -112,6 +113,11 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   const std::string label = cfg.label();
   const SeedConfig seeds = SeedConfig::from_run_seed(cfg.seed);
 
+  if (device.is_cpu() && blas_core() == "Prescott" && (__builtin_cpu_supports("avx512f") || __builtin_cpu_supports("avx2")))
+    stage(std::string("note: OpenBLAS runs its generic Prescott (SSE3) kernels on this CPU, which it does not recognise; ") +
+          "OPENBLAS_CORETYPE=" + (__builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell") +
+          " makes matrix products several times faster but rounds differently (benchmarks/README.md): records made "
+          "without it are reproduced only without it");
   // World, pool, tokens: the synthetic world's, or a checkpoint's tokenizer over a real pool.
   const bool real = cfg.uses_checkpoint();
   World world;
@@ -216,6 +222,19 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
 
   uint64_t warm_counter = 0;
   SelectionContext ctx{pool, tokens, trainer, engine, ledger, budget, seeds, cfg.train.epochs, {}, {}, {}};
+  // Offline work repeated across a sweep's runs (LEAD's offline stage, shared by its ablations) is
+  // reused from runtime.cache_dir, keyed by content (core/result_cache.h); the record says so.
+  ResultCache result_cache(cfg.runtime.reuse_offline && cfg.selection.selector == "lead" ? cfg.runtime.cache_dir : "");
+  if (result_cache.enabled()) {
+    DecoderModel start = trainable_copy(base.model, cfg.lora, seeds.init);
+    ctx.cache = &result_cache;
+    ctx.cache_context = {{"start_model", model_content_hash(start)},
+                         {"tokens", token_content_hash(tokens)},
+                         {"train", config_to_json(cfg.train)},
+                         {"inference", config_to_json(cfg.inference)},
+                         {"seeds", config_to_json(seeds)},
+                         {"device", device.str()}};
+  }
   ctx.base_model = [&]() { return trainable_copy(base.model, cfg.lora, seeds.init); };
   ctx.proxy_model = [&]() {
     ensure_proxy();
@@ -407,6 +426,7 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
                      {"stop_reason", stop_reason},
                      {"uids", uids}};
   rec["rounds"] = rounds;
+  if (!result_cache.reused().empty()) rec["reused"] = result_cache.reused();
   {
     // The fair-training rule (paper/FAIRNESS.md): the record carries any mismatch with the static
     // protocol's compute, and the tables mark it beside the score.

@@ -6,6 +6,7 @@
 #include "core/progress.h"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -94,16 +95,42 @@ void LeadSelector::prepare(SelectionContext& ctx) {
   std::vector<SampleId> all_ids(n);
   std::iota(all_ids.begin(), all_ids.end(), 0);
 
-  std::vector<float> conditional, unconditional;
-  {
-    std::unique_ptr<Trainer> warm = ctx.make_trainer(ctx.base_model());
-    const int64_t batch = std::max(1, warm->config().batch_size);
-    warm->set_planned_total_steps(((warm_n + batch - 1) / batch) * cfg_.warmup_epochs);  // decaying schedules
-    if (cfg_.warmup_epochs > 0) warm->train_round(warm_ids, cfg_.warmup_epochs, Phase::offline_training);
-    // 2. IFD with the warm-up model.
-    conditional = ctx.engine.response_loss(warm->model(), all_ids, Phase::offline_inference);
-    unconditional = ctx.engine.response_only_loss(warm->model(), all_ids, Phase::offline_inference);
-  }  // the warm-up model is freed here
+  // 1, 2 and 4 are the same for LEAD and its ablations of one seed (they differ only once the rounds
+  // start), so with a result cache they run once per key and later runs reuse them, charged at
+  // their measured cost (core/result_cache.h).
+  auto offline_work = [&](std::map<std::string, std::vector<float>>& out) {
+    {
+      std::unique_ptr<Trainer> warm = ctx.make_trainer(ctx.base_model());
+      const int64_t batch = std::max(1, warm->config().batch_size);
+      warm->set_planned_total_steps(((warm_n + batch - 1) / batch) * cfg_.warmup_epochs);  // decaying schedules
+      if (cfg_.warmup_epochs > 0) warm->train_round(warm_ids, cfg_.warmup_epochs, Phase::offline_training);
+      // 2. IFD with the warm-up model.
+      out["conditional"] = ctx.engine.response_loss(warm->model(), all_ids, Phase::offline_inference);
+      out["unconditional"] = ctx.engine.response_only_loss(warm->model(), all_ids, Phase::offline_inference);
+    }  // the warm-up model is freed here
+    // 4. Initial utility: the base model's response loss.
+    DecoderModel base = ctx.base_model();
+    out["base_loss"] = ctx.engine.response_loss(base, all_ids, Phase::offline_inference);
+  };
+  std::map<std::string, std::vector<float>> offline;
+  bool reused = false;
+  if (ctx.cache && ctx.cache->enabled()) {
+    nlohmann::json key = ctx.cache_context;
+    key["pool_size"] = n;
+    key["warmup_fraction"] = cfg_.warmup_fraction;
+    key["warmup_epochs"] = cfg_.warmup_epochs;
+    key["selection_seed"] = ctx.seeds.selection;
+    offline = ctx.cache->get_or_compute("lead-offline", key, ctx.ledger, offline_work, &reused);
+  } else {
+    offline_work(offline);
+  }
+  for (const char* name : {"conditional", "unconditional", "base_loss"})
+    if (offline[name].size() != static_cast<size_t>(n))
+      throw std::runtime_error("LEAD: the offline stage's '" + std::string(name) + "' holds " +
+                               std::to_string(offline[name].size()) + " values for a pool of " + std::to_string(n) +
+                               " (a stale result-cache entry? delete it from runtime.cache_dir/results)");
+  const std::vector<float>& conditional = offline["conditional"];
+  const std::vector<float>& unconditional = offline["unconditional"];
   std::vector<double> ifd(n);
   int64_t ifd_above_one = 0, ifd_invalid = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -113,12 +140,7 @@ void LeadSelector::prepare(SelectionContext& ctx) {
     else if (c / u > 1.0) ++ifd_above_one;
   }
 
-  // 4. Initial utility: the base model's response loss.
-  std::vector<float> base_loss;
-  {
-    DecoderModel base = ctx.base_model();
-    base_loss = ctx.engine.response_loss(base, all_ids, Phase::offline_inference);
-  }
+  const std::vector<float>& base_loss = offline["base_loss"];
   std::vector<double> initial(base_loss.begin(), base_loss.end());
   int64_t base_nan = 0;
   for (double& u : initial)
@@ -134,6 +156,7 @@ void LeadSelector::prepare(SelectionContext& ctx) {
   const int64_t target = cfg_.match_compute ? budget * std::max(1, ctx.epochs) : 0;
   setup(task_of, pool.tasks, ifd, std::move(initial), budget, ctx.seeds.selection, held_out, target);
 
+  offline_["reused"] = reused;
   offline_["warmup_samples"] = warm_n;
   offline_["warmup_epochs"] = cfg_.warmup_epochs;
   offline_["ifd_ratio_above_one_zeroed"] = ifd_above_one;
