@@ -1,6 +1,7 @@
 // The leadbench command line: demo | run | sweep | table | eval | data | probe | tokenize | adapter | version.
 // Every error ends here as a message and an exit code (2: usage, 1: failure); no exception escapes.
 #include "core/config.h"
+#include "core/device.h"
 #include "core/json_io.h"
 #include "experiments/cli.h"
 #include "experiments/cmd_adapter.h"
@@ -17,6 +18,8 @@
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -37,9 +40,25 @@ const char* kUsage =
     "\n"
     "`leadbench COMMAND --help` explains each. Configs: experiments/configs/*.json.\n";
 
+// Debian 12's OpenBLAS (0.3.21) does not know some recent CPUs and falls back to its generic SSE3
+// "Prescott" kernels, which made every phase ~2.8x slower on such a host (benchmarks/README.md). It
+// reads OPENBLAS_CORETYPE only when it loads, so leadbench starts itself again with the AVX2
+// kernels ("Haswell", the ones OpenBLAS also runs on AMD Zen) when the CPU has AVX2 and FMA.
+// A user's own OPENBLAS_CORETYPE is kept, LEADBENCH_KEEP_BLAS=1 keeps OpenBLAS's choice; the run
+// record's device names the kernel either way. Kernels round differently, so a record is
+// reproduced bit for bit only with the kernel it names.
+void upgrade_blas_kernel(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("LEADBENCH_KEEP_BLAS")) return;
+  if (lb::blas_core() != "Prescott") return;
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  ::setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then go on with OpenBLAS's choice
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  upgrade_blas_kernel(argv);
   std::vector<std::string> all(argv, argv + argc);
   if (!all.empty()) all[0] = "leadbench";
   lb::set_command_line(all);
