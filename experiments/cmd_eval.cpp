@@ -10,7 +10,8 @@
 namespace lb {
 
 int cmd_eval_cli(const std::vector<std::string>& args) {
-  const std::vector<std::string> with_value = {"--suite", "--data", "--predictions", "--json"};
+  const std::vector<std::string> with_value = {"--suite", "--data", "--predictions", "--json", "--config",
+                                               "--predictions-format", "--lm-eval-json", "--samples"};
   const std::vector<std::string> bools = {"--skip-bad", "--unsafe-no-sandbox"};
   ParsedArgs p;
   try {
