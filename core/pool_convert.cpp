@@ -170,6 +170,52 @@ RecordOutcome convert_sharegpt(const json& rec, const std::string& dataset, cons
   return out;
 }
 
+RecordOutcome convert_ultrachat(const json& rec, const std::string& dataset, const RecordLocation& loc) {
+  const std::string where = loc.str();
+  require_object(rec, where, "\"data\": [user turn, assistant turn, ...]");
+  auto it = rec.find("data");
+  if (it == rec.end()) throw RecordError("missing field \"data\"", where + ": missing field \"data\"");
+  if (!it->is_array())
+    throw RecordError("field \"data\" is not a list",
+                      where + ": field \"data\" must be a list of turns (strings, user first), got " + type_name(*it));
+  if (it->empty()) throw RecordError("empty conversation", where + ": field \"data\" is an empty list");
+  if (it->size() % 2 != 0)
+    throw RecordError("odd number of turns",
+                      where + ": field \"data\" has " + std::to_string(it->size()) +
+                          " turns; UltraChat turns alternate user, assistant, so the last user turn has no answer "
+                          "(remove it or the record)");
+  Sample s;
+  s.uid = record_id(rec, dataset, loc.index, where);
+  s.dataset = dataset;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& turn = (*it)[i];
+    const bool user = i % 2 == 0;
+    const std::string w = where + ": data[" + std::to_string(i) + "] (" + (user ? "user" : "assistant") + " turn)";
+    if (!turn.is_string())
+      throw RecordError("turn is not a string", w + ": expected a string, got " + type_name(turn));
+    if (is_blank(turn.get<std::string>()))
+      throw RecordError(user ? "empty prompt" : "empty response", w + ": the turn is empty");
+    s.messages.push_back({user ? "user" : "assistant", turn.get<std::string>()});
+  }
+  RecordOutcome out;
+  out.samples.push_back(std::move(s));
+  return out;
+}
+
+RecordOutcome convert_math(const json& rec, const std::string& dataset, const RecordLocation& loc) {
+  const std::string where = loc.str();
+  require_object(rec, where, "\"problem\" and \"solution\"");
+  std::string problem = req_string(rec, "problem", where);
+  std::string solution = req_string(rec, "solution", where);
+  opt_string(rec, "level", where);  // checked, not kept: the messages format has no slot for them
+  opt_string(rec, "type", where);
+  check_not_blank(problem, "empty prompt", where, "field \"problem\" is empty");
+  check_not_blank(solution, "empty response", where, "field \"solution\" is empty");
+  RecordOutcome out;
+  out.samples.push_back(single_turn(record_id(rec, dataset, loc.index, where), dataset, std::move(problem), std::move(solution)));
+  return out;
+}
+
 bool is_none_constraint(const std::string& c) {
   std::string t;
   for (char ch : c)
@@ -331,7 +377,7 @@ json lengths_json(const LengthStats& l) {
 
 SourceFormat parse_source_format(const std::string& name) {
   for (SourceFormat f : {SourceFormat::alpaca, SourceFormat::codealpaca, SourceFormat::dolly, SourceFormat::unnatural,
-                         SourceFormat::gsm8k, SourceFormat::sharegpt})
+                         SourceFormat::gsm8k, SourceFormat::sharegpt, SourceFormat::ultrachat, SourceFormat::math})
     if (name == source_format_name(f)) return f;
   throw InputError("unknown pool format '" + name + "'; expected one of " + source_format_choices());
 }
@@ -344,11 +390,13 @@ const char* source_format_name(SourceFormat f) {
     case SourceFormat::unnatural: return "unnatural";
     case SourceFormat::gsm8k: return "gsm8k";
     case SourceFormat::sharegpt: return "sharegpt";
+    case SourceFormat::ultrachat: return "ultrachat";
+    case SourceFormat::math: return "math";
   }
   return "?";
 }
 
-std::string source_format_choices() { return "alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt"; }
+std::string source_format_choices() { return "alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt|ultrachat|math"; }
 
 SourceFormat detect_source_format(const std::string& path) {
   struct Found {};
@@ -371,6 +419,8 @@ SourceFormat detect_source_format(const std::string& path) {
   if (has("instances")) return SourceFormat::unnatural;
   if (has("question") && has("answer")) return SourceFormat::gsm8k;
   if (has("instruction") && has("response")) return SourceFormat::dolly;
+  if (has("data")) return SourceFormat::ultrachat;
+  if (has("problem") && has("solution")) return SourceFormat::math;
   std::string keys;
   for (auto it = first.begin(); it != first.end(); ++it) keys += (keys.empty() ? "" : ", ") + it.key();
   if (has("instruction") && has("output"))
@@ -548,6 +598,8 @@ RecordOutcome convert_record(const json& record, const ConvertOptions& opts, con
     case SourceFormat::gsm8k: return convert_gsm8k(record, dataset, where);
     case SourceFormat::sharegpt: return convert_sharegpt(record, dataset, where);
     case SourceFormat::unnatural: return convert_unnatural(record, opts, dataset, where);
+    case SourceFormat::ultrachat: return convert_ultrachat(record, dataset, where);
+    case SourceFormat::math: return convert_math(record, dataset, where);
   }
   throw InputError("unknown pool format");
 }

@@ -1,5 +1,5 @@
 // Real instruction pools: converters from the original formats of public pools (Stanford Alpaca,
-// Code Alpaca, Dolly, Unnatural Instructions, GSM8K train, ShareGPT) to the messages format of
+// Code Alpaca, Dolly, Unnatural Instructions, GSM8K train, ShareGPT, UltraChat, MATH) to the messages format of
 // core/pool.h, plus validation and statistics of messages-format files (`leadbench data ...`).
 //
 // Accepted inputs (every format may be one JSON array of records or JSONL, one record a line;
@@ -28,6 +28,14 @@
 //                       human|user -> user, gpt|assistant|chatgpt|bard|bing -> assistant,
 //                       system -> system. Every assistant turn is trained on (tokenizer rule).
 //                       A conversation with an empty turn or without any assistant turn is rejected.
+//   ultrachat           {"id"?, "data": [TEXT, ...]} (stingning/ultrachat): the turns alternate user,
+//                       assistant, user, ... starting with the user. A record with an odd number of
+//                       turns (a last question without its answer), an empty or non-string turn, or
+//                       no turns is rejected; every assistant turn is trained on.
+//   math                {"problem", "solution", "level"?, "type"?} (hendrycks/math, one problem a
+//                       file there; here a JSON array or JSONL of them): user = problem, assistant =
+//                       the whole solution (its \boxed{} answer included). "level" and "type" are
+//                       checked to be strings but not kept (the messages format has no slot for them).
 // Ids: the record's own "id" (string or integer) when it has one, else "<dataset>_<index>" with
 // the 0-based record index in the source file (so ids do not shift when bad records are skipped).
 // A duplicate id is a rejected record. Every produced sample is checked by Pool::sample_from_json.
@@ -51,17 +59,17 @@
 
 namespace lb {
 
-enum class SourceFormat { alpaca, codealpaca, dolly, unnatural, gsm8k, sharegpt };
+enum class SourceFormat { alpaca, codealpaca, dolly, unnatural, gsm8k, sharegpt, ultrachat, math };
 
 // "alpaca" -> SourceFormat::alpaca; an unknown name is an InputError listing the choices.
 SourceFormat parse_source_format(const std::string& name);
 const char* source_format_name(SourceFormat f);
-std::string source_format_choices();  // "alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt"
+std::string source_format_choices();  // "alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt|ultrachat|math"
 
 // Guesses the format from the fields of the file's first record that is a JSON object:
 // "conversations" -> sharegpt, "instances" -> unnatural, "question" and "answer" -> gsm8k,
-// "instruction" and "response" -> dolly. "instruction" and "output" fit both alpaca and
-// codealpaca (the same layout), and anything else is unknown: both are an InputError that asks for
+// "instruction" and "response" -> dolly, "data" -> ultrachat, "problem" and "solution" -> math.
+// "instruction" and "output" fit both alpaca and codealpaca (the same layout), and anything else is unknown: both are an InputError that asks for
 // an explicit format.
 SourceFormat detect_source_format(const std::string& path);
 

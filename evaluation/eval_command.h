@@ -4,6 +4,8 @@
 
 #include "evaluation/evaluator.h"
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -13,6 +15,39 @@ namespace lb {
 // strings or integers (GSM8K line numbers). Malformed lines are errors naming file and line, or
 // skipped and counted with skip_bad.
 std::vector<Prediction> read_predictions(const std::string& path, bool skip_bad, int64_t* skipped);
+
+// Prediction files written by open-instruct's evaluation scripts, matched to a loaded suite:
+//   gsm8k      predictions.jsonl {"question", "answer", "model_output", "prediction"}: no ids, so line k
+//              (1-based) is problem k - 1 of the test file, and its "question" must equal that
+//              problem's question text (a mismatch or an extra line is an InputError naming the line,
+//              even with skip_bad: the file was made from other data or a --max_num_examples sample);
+//              the output scored is "model_output".
+//   humaneval  codex_eval_predictions.jsonl {"task_id", "prompt", "completion"}: one line per sample;
+//              the lines of a task_id, in file order, are its samples for pass@k.
+//   tydiqa     tydiaqa_predictions.jsonl {"id", ..., "prediction_text"}.
+//   mmlu       open-instruct writes no per-question predictions file: an InputError says so.
+std::vector<Prediction> read_open_instruct_predictions(const std::string& path, const Suite& suite, bool skip_bad,
+                                                       int64_t* skipped);
+// "leadbench" or "open-instruct", from the first line that is a JSON object: {"id", "output"|"outputs"}
+// is leadbench's; "model_output", "completion" or "prediction_text" open-instruct's. Anything else is an
+// InputError listing both layouts.
+std::string detect_predictions_format(const std::string& path);
+
+// An lm-evaluation-harness-style results document for scored suites: "results" -> task ->
+// "<metric>,<filter>" and "<metric>_stderr,<filter>" as fractions (lm-eval's scale; leadbench's own
+// JSON is in percent), with MMLU subjects and TyDiQA languages as subtasks "<suite>_<group>";
+// "configs" (prompt settings of each task), "versions" (leadbench's prompt-format version), "n-shot",
+// "higher_is_better", "n-samples" ({"original": items in the suite, "effective": items scored}) and
+// "config" (limit, limit_seed, the resolved eval config), plus git hash and date.
+// `items_in_suite[i]` is the size of results[i]'s suite before eval.limit.
+nlohmann::json lm_eval_results(const std::vector<SuiteResult>& results, const std::vector<Suite>& suites,
+                               const std::vector<int64_t>& items_in_suite, const EvalConfig& cfg);
+
+// One line per scored item, in suite order: {"doc_id" (0-based position), "id", "group", "target",
+// "resps" (the model's outputs), "metric", "value" (0..1) and the per-item fields of
+// SuiteResult::per_item (choice, extracted number, answer, passed samples ...)}. Written atomically.
+void write_samples_jsonl(const std::string& path, const Suite& suite, const std::vector<Prediction>& predictions,
+                         const SuiteResult& result);
 
 // args: everything after "eval" but the options every command takes, which `leadbench eval` reads
 // first (experiments/cmd_eval.h). Returns the process exit status (0 ok, 1 bad input, 2 usage).

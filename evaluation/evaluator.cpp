@@ -150,7 +150,9 @@ SuiteResult score_predictions(const Suite& suite, const std::vector<Prediction>&
           if (choice < 0 && !p->outputs.empty()) choice = choice_from_text(p->outputs[0], it.choices.size());
           if (choice < 0) ++unparsed;
         }
-        g.add(it, choice >= 0 && choice == it.answer ? 1.0 : 0.0);
+        const double v = choice >= 0 && choice == it.answer ? 1.0 : 0.0;
+        g.add(it, v);
+        res.per_item.push_back({{"id", it.id}, {"value", v}, {"choice", choice}, {"answer", it.answer}});
       }
       res.headline = mean_score(g.all);
       auto groups = Grouped::scores(g.groups);
@@ -177,12 +179,17 @@ SuiteResult score_predictions(const Suite& suite, const std::vector<Prediction>&
       for (size_t i = 0; i < suite.items.size(); ++i) {
         const auto& it = suite.items[i];
         double v = 0;
+        nlohmann::json extracted = nullptr;
         if (const Prediction* p = pred_of[i]) {
           auto num = p->outputs.empty() ? std::nullopt : last_number(p->outputs[0]);
           if (!num) ++no_number;
-          else if (!it.references.empty() && numbers_equal(*num, it.references[0])) v = 1;
+          else {
+            extracted = *num;
+            if (!it.references.empty() && numbers_equal(*num, it.references[0])) v = 1;
+          }
         }
         g.add(it, v);
+        res.per_item.push_back({{"id", it.id}, {"value", v}, {"extracted", extracted}, {"target", it.references}});
       }
       res.headline = mean_score(g.all);
       details["aggregation"] = "headline: mean over problems of exact match of the last number";
@@ -203,6 +210,9 @@ SuiteResult score_predictions(const Suite& suite, const std::vector<Prediction>&
           if (nl != std::string::npos) text = strip(text.substr(0, nl));
           f = squad_max_f1(text, it.references);
           e = squad_max_exact(text, it.references);
+          res.per_item.push_back({{"id", it.id}, {"value", f}, {"exact_match", e}, {"answer", text}, {"target", it.references}});
+        } else {
+          res.per_item.push_back({{"id", it.id}, {"value", 0.0}, {"exact_match", 0.0}, {"answer", nullptr}, {"target", it.references}});
         }
         f1.add(it, f);
         em.add(it, e);
@@ -294,6 +304,9 @@ SuiteResult score_predictions(const Suite& suite, const std::vector<Prediction>&
         Score s = mean_score(per_item);
         per_k["pass@" + std::to_string(k)] = score_to_json(s);
         if (!headline_set) {
+          for (size_t i = 0; i < suite.items.size(); ++i)
+            res.per_item.push_back({{"id", suite.items[i].id}, {"value", per_item[i]}, {"metric", "pass@" + std::to_string(k)},
+                                    {"passed", passed[i]}});
           res.metric = "pass@" + std::to_string(k);
           res.headline = s;
           headline_set = true;

@@ -21,6 +21,7 @@ namespace lb {
 
 struct EvalConfig {
   int64_t limit = 0;                // items per suite; 0 = all. A partial run warns loudly in its result
+  uint64_t limit_seed = 0;          // which items a partial run takes (stratified_limit_indices); not hashed at 0
   int generation_batch_size = 32;   // requests generated together
   int64_t max_batch_tokens = 8192;  // tokens per log-likelihood batch (multiple choice)
   int max_new_tokens = 0;           // > 0 overrides every generative suite's limit
@@ -32,6 +33,7 @@ struct EvalConfig {
 
   template <class V> void visit(V& v) {
     v.field("limit", limit, "0 evaluates every item; a smaller number is a smoke run and says so");
+    v.field("limit_seed", limit_seed, "seed of the stratified subsample a limit takes (per MMLU subject, per TyDiQA language)");
     v.field("generation_batch_size", generation_batch_size, "generation requests per batch");
     v.field("max_batch_tokens", max_batch_tokens, "tokens per batch when scoring choices by log-likelihood");
     v.field("max_new_tokens", max_new_tokens, "0 keeps each suite's own limit");

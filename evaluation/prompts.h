@@ -3,10 +3,14 @@
 // prompt format and its settings, and shows in every table.
 #pragma once
 
+#include "core/config.h"
 #include "evaluation/loaders.h"
 #include "evaluation/suite.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,17 @@ struct RealSuiteConfig {
   int tydiqa_max_context_tokens = 512;  // passage length limit in tokens of our byte tokenizer (= bytes)
   int tydiqa_max_new_tokens = 50;   // short extractive answers
   uint64_t fewshot_seed = 4;        // choice of the TyDiQA exemplars
+  // Added later; each is left out of config hashes while it holds its default (drop_neutral_prompt_fields).
+  // Per-suite chat template: "inherit" takes chat_template, "on"/"off" set it for that suite only.
+  std::string mmlu_chat_template = "inherit";
+  std::string gsm8k_chat_template = "inherit";
+  std::string humaneval_chat_template = "inherit";
+  std::string tydiqa_chat_template = "inherit";
+  bool gsm8k_stop_at_double_newline = false;  // raw prompts stop at "\n" (open-instruct default) or "\n\n"
+  int tydiqa_max_per_language = 0;  // > 0: a seeded sample of this many questions per language (LEAD: 200)
+
+  // The chat setting of one suite ("mmlu", ...) after its per-suite override.
+  bool chat_for(const std::string& suite) const;
 
   template <class V> void visit(V& v) {
     v.field("chat_template", chat_template, "chat models get the prompt as a user turn; base models raw text");
@@ -42,13 +57,31 @@ struct RealSuiteConfig {
             "open-instruct truncates passages to 512 tokens; ours are bytes");
     v.field("tydiqa_max_new_tokens", tydiqa_max_new_tokens, "answers are short spans");
     v.field("fewshot_seed", fewshot_seed, "which passages serve as TyDiQA exemplars");
+    v.field("mmlu_chat_template", mmlu_chat_template, "inherit = chat_template; LEAD scored MMLU without it",
+            OneOf{"inherit", "on", "off"});
+    v.field("gsm8k_chat_template", gsm8k_chat_template, "inherit = chat_template; LEAD used it for GSM8K",
+            OneOf{"inherit", "on", "off"});
+    v.field("humaneval_chat_template", humaneval_chat_template, "inherit = chat_template; LEAD ran HumanEval without it",
+            OneOf{"inherit", "on", "off"});
+    v.field("tydiqa_chat_template", tydiqa_chat_template, "inherit = chat_template; LEAD used it for TyDiQA",
+            OneOf{"inherit", "on", "off"});
+    v.field("gsm8k_stop_at_double_newline", gsm8k_stop_at_double_newline,
+            "raw prompts: open-instruct stops at a newline unless --stop_at_double_newline");
+    v.field("tydiqa_max_per_language", tydiqa_max_per_language,
+            "0 = every question; LEAD's eval.sh samples 200 per language (--max_num_examples_per_lang)", AtLeast{0});
   }
 };
+
+// Leaves the RealSuiteConfig keys added after results were committed out of a config's hash while
+// they hold their defaults; `prompts` is the JSON of a RealSuiteConfig (eval.prompts).
+void drop_neutral_prompt_fields(nlohmann::json& prompts);
+// The same for an EvalConfig's JSON (the "eval" section): limit_seed = 0, then its "prompts".
+void drop_neutral_eval_fields(nlohmann::json& eval);
 
 // One GSM8K chain-of-thought exemplar (the 8 of Wei et al. 2022, as data).
 struct CotExemplar {
   const char* question;
-  const char* answer;  // reasoning that ends "The answer is N."
+  const char* answer;  // reasoning that ends "So the answer is N." (open-instruct's cot_answer)
 };
 const std::vector<CotExemplar>& gsm8k_cot_exemplars();
 
@@ -70,7 +103,33 @@ Suite build_gsm8k_suite(const std::vector<Gsm8kProblem>& problems, const RealSui
 // `checker` runs a completion against the problem's tests (the sandbox, see sandbox.h).
 Suite build_humaneval_suite(const std::vector<HumanEvalProblem>& problems, const RealSuiteConfig& cfg,
                             CodeChecker checker, int checker_parallelism);
-Suite build_tydiqa_suite(const std::vector<TydiqaQuestion>& questions, const RealSuiteConfig& cfg);
+// `truncate_context` cuts a passage to at most n tokens of the model's tokenizer (encode, keep the
+// first n, decode: open-instruct's rule); without it passages are cut to n bytes.
+using ContextTruncator = std::function<std::string(const std::string& text, int max_tokens)>;
+Suite build_tydiqa_suite(const std::vector<TydiqaQuestion>& questions, const RealSuiteConfig& cfg,
+                         const ContextTruncator& truncate_context = {});
+
+// The text open-instruct hands its tokenizer for an item (which then adds BOS): with the suite's chat
+// template on, the tulu format without BOS ("<|user|>\n" + prompt + "\n<|assistant|>\n") followed by
+// the answer prefix (a space between them only when the template does not end in white space); off,
+// prompt + answer prefix. For tests and for tools that render with another tokenizer.
+std::string open_instruct_prompt_text(const Suite& suite, const SuiteItem& item);
+
+// ---- partial runs (eval.limit) ----
+// A seeded, stratified subsample: items are grouped by SuiteItem::group (MMLU subject, TyDiQA
+// language; suites without groups form one stratum), each stratum gets one item, and the rest of the
+// limit is shared in proportion to the strata's remaining sizes (largest remainders, ties to the
+// earlier stratum). Within a stratum the items are a seeded shuffle's first ones (Rng::derive(seed,
+// "limit/<suite>/<group>")). Indices come back in suite order. A limit below the number of strata
+// is a std::invalid_argument naming both numbers; limit <= 0 or >= size: all.
+std::vector<size_t> stratified_limit_indices(const Suite& suite, int64_t limit, uint64_t seed);
+
+struct LimitedSuite {
+  Suite suite;             // the chosen items only
+  nlohmann::json record;   // {"limit", "seed", "items_in_suite", "items_evaluated", "stratified_by", "strata": {g: [chosen, total]}}
+  std::string warning;     // empty when every item is kept
+};
+LimitedSuite limit_suite(const Suite& suite, int64_t limit, uint64_t seed);
 
 // The program run for one HumanEval completion: prompt + completion + tests + check(entry_point).
 std::string humaneval_program(const SuiteItem& item, const std::string& completion);

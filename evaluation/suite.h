@@ -70,6 +70,10 @@ struct SuiteResult {
   Score headline;                    // the number tables show
   nlohmann::json details;            // per group / per category / other metrics (em, pass@k for all k)
   std::vector<std::string> warnings; // e.g. missing predictions, partial run
+  // One entry per item in suite order, filled by score_predictions: {"id", "value" (the headline
+  // metric of this item, 0..1), and what it was computed from}. Not part of to_json (records keep
+  // their layout); the per-sample JSONL of `leadbench eval` is written from it.
+  std::vector<nlohmann::json> per_item;
   nlohmann::json to_json() const;
 };
 

@@ -12,7 +12,8 @@ namespace lb {
 
 int cmd_eval_cli(const std::vector<std::string>& args) {
   // --model ... : a checkpoint evaluated directly (cmd_eval_model.h); the rest scores a file.
-  const std::vector<std::string> with_value = {"--suite", "--data", "--predictions", "--json", "--model",
+  const std::vector<std::string> with_value = {"--suite", "--data", "--predictions", "--json", "--config",
+                                               "--predictions-format", "--lm-eval-json", "--samples", "--model",
                                                "--adapter", "--out", "--chat-template", "--seed"};
   const std::vector<std::string> bools = {"--skip-bad", "--unsafe-no-sandbox"};
   ParsedArgs p;

@@ -8,7 +8,9 @@
 #include "core/peft_adapter.h"
 #include "core/progress.h"
 #include "core/sha256.h"
+#include "evaluation/eval_command.h"
 #include "evaluation/evaluator.h"
+#include "evaluation/prompts.h"
 #include "evaluation/sandbox.h"
 #include "experiments/real_run.h"
 #include "experiments/record.h"
@@ -28,8 +30,11 @@ std::string eval_model_usage() {
          "  Evaluates a checkpoint (a Hugging Face folder with config.json, safetensors and tokenizer.json)\n"
          "  on one real suite with the same prompts and metric code as `run`, and writes\n"
          "  DIR/<suite>.predictions.jsonl (what the model answered; `eval --predictions` re-scores it) and\n"
-         "  DIR/<suite>.scores.json. key=value: evaluation settings as for `eval --predictions`, e.g.\n"
-         "  limit=50 (a smoke run, says so), max_new_tokens=256, code_samples=20 pass_ks=1,10.\n"
+         "  DIR/<suite>.scores.json, with DIR/<suite>.lm_eval.json (lm-evaluation-harness's layout) and\n"
+         "  DIR/<suite>.samples.jsonl (one line per item). key=value: evaluation settings as for\n"
+         "  `eval --predictions`, e.g. limit=200 (a seeded subsample stratified by MMLU subject and TyDiQA\n"
+         "  language; says so), max_new_tokens=256, code_samples=20 pass_ks=1,10.\n"
+         "  --config FILE    evaluation settings from FILE's \"eval\" section (experiments/configs/paper_eval.json)\n"
          "  --chat-template  how chat prompts are rendered (default tulu, as LEAD's authors trained)\n"
          "  --adapter        a PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) to apply\n";
 }
@@ -40,6 +45,10 @@ int cmd_eval_model(const ParsedArgs& p) {
   try {
     if (p.has("--predictions")) throw UsageError("give either --model (evaluate a checkpoint) or --predictions (score a file), not both");
     if (p.has("--json")) throw UsageError("with --model the scores go to --out DIR/<suite>.scores.json; --json is for --predictions");
+    for (const char* flag : {"--lm-eval-json", "--samples", "--predictions-format"})
+      if (p.has(flag))
+        throw UsageError(std::string(flag) + " is for --predictions; with --model, DIR/<suite>.lm_eval.json and "
+                         "DIR/<suite>.samples.jsonl are always written");
     if (model_path.empty() || suite_name.empty() || data.empty() || out_dir.empty())
       throw UsageError("--model, --suite, --data and --out are required");
     if (suite_name != "mmlu" && suite_name != "gsm8k" && suite_name != "humaneval" && suite_name != "tydiqa")
@@ -62,14 +71,39 @@ int cmd_eval_model(const ParsedArgs& p) {
     }
     EvalConfig cfg;
     ConfigSources sources;
+    const std::string config_file = p.value("--config");
+    if (!config_file.empty()) {
+      // The file's "eval" section (a run config or paper_eval.json), as `eval --predictions --config`.
+      const nlohmann::json j = parse_config_json(read_text_file(config_file), config_file);
+      if (!j.is_object()) throw ConfigError(config_file + ": a config must be a JSON object");
+      for (auto it = j.begin(); it != j.end(); ++it)
+        if (it.key() != "eval" && it.key() != "description")
+          throw ConfigError(config_file + ": key '" + it.key() +
+                            "': eval --config reads only the \"eval\" section (and \"description\"); give evaluation "
+                            "settings there or as key=value");
+      if (j.contains("eval")) config_apply_json(cfg, j["eval"], config_file, &sources);
+    }
     config_apply_overrides(cfg, p.overrides, &sources);
-    config_check(cfg, "the command line", &sources);
-    validate_eval_config(cfg, "", "the command line", &sources);
+    const std::string where = config_file.empty() ? std::string("the command line") : config_file;
+    config_check(cfg, where, &sources);
+    validate_eval_config(cfg, "", where, &sources);
     // The cheap checks first: tokenizer, suite, sandbox; then the weights.
     torch::Device device = resolve_device(p.common.device);
     HfChatTokenizer tok = load_run_tokenizer(model_path, template_name);
     std::shared_ptr<Sandbox> sandbox;
     std::vector<Suite> suites = load_run_suites({suite_name}, data, cfg, &sandbox, p.has("--unsafe-no-sandbox"));
+    const int64_t items_in_suite = static_cast<int64_t>(suites[0].items.size());
+    // A partial run (eval.limit): the seeded, stratified subsample `eval --predictions` uses too.
+    LimitedSuite limited;
+    try {
+      limited = limit_suite(suites[0], cfg.limit, cfg.limit_seed);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("config key 'limit' in " + (sources.count("limit") ? sources["limit"] : std::string("the command line")) +
+                        ": " + e.what());
+    }
+    if (!limited.warning.empty()) std::cerr << "WARNING: " << limited.warning << "\n";
+    suites[0] = std::move(limited.suite);
+    cfg.limit = 0;  // applied above; evaluate_suite must not thin the subsample again
     const double t0 = now_seconds();
     RunCheckpoint ckpt = load_run_checkpoint(model_path, device);
     check_tokenizer_fits(tok, ckpt.model->config(), model_path);
@@ -114,6 +148,13 @@ int cmd_eval_model(const ParsedArgs& p) {
     const std::string pred_path = (fs::path(out_dir) / (suite_name + ".predictions.jsonl")).string();
     const std::string score_path = (fs::path(out_dir) / (suite_name + ".scores.json")).string();
     write_file_atomic(pred_path, lines);
+    // The same results for other tools: lm-evaluation-harness's layout and one line per item.
+    const std::string lm_path = (fs::path(out_dir) / (suite_name + ".lm_eval.json")).string();
+    const std::string samples_path = (fs::path(out_dir) / (suite_name + ".samples.jsonl")).string();
+    EvalConfig shown = cfg;
+    shown.limit = limited.record.is_object() ? limited.record.value("limit", int64_t(0)) : 0;
+    write_json_atomic(lm_path, lm_eval_results({res}, {suites[0]}, {items_in_suite}, shown));
+    write_samples_jsonl(samples_path, suites[0], preds, res);
     const auto& st = ledger.stats(Phase::evaluation);
     nlohmann::json j = res.to_json();
     j["format"] = "leadbench-model-eval/1";
@@ -132,8 +173,11 @@ int cmd_eval_model(const ParsedArgs& p) {
     j["forward_tokens"] = st.forward_tokens;
     j["padding_efficiency"] = st.padding_efficiency();
     j["tokens_per_second"] = eval_seconds > 0 ? static_cast<double>(st.forward_tokens) / eval_seconds : 0.0;
+    if (limited.record.is_object() && !limited.warning.empty()) j["limit"] = limited.record;
+    j["lm_eval_file"] = lm_path;
+    j["samples_file"] = samples_path;
     write_json_atomic(score_path, j);
-    log_line("eval: wrote " + pred_path + " and " + score_path);
+    log_line("eval: wrote " + pred_path + ", " + score_path + ", " + lm_path + " and " + samples_path);
     return 0;
   } catch (const ConfigError& e) {
     std::cerr << "leadbench eval: " << e.what() << "\n";

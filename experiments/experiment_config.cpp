@@ -65,6 +65,7 @@ nlohmann::json experiment_hash_view(nlohmann::json config) {
   for (const char* m : {"model", "proxy_model"})
     if (config.contains(m)) drop_neutral_model_fields(config[m]);
   if (config.contains("world")) drop_neutral_world_fields(config["world"]);
+  if (config.contains("eval")) drop_neutral_eval_fields(config["eval"]);
   return config;
 }
 

@@ -69,7 +69,9 @@ TEST_CASE("pool formats parse by name and unknown names list the choices", "[poo
   CHECK(std::string(source_format_name(SourceFormat::unnatural)) == "unnatural");
   std::string err = error_of([] { parse_source_format("vicuna"); });
   CHECK(err.find("vicuna") != std::string::npos);
-  CHECK(err.find("alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt") != std::string::npos);
+  CHECK(err.find("alpaca|codealpaca|dolly|unnatural|gsm8k|sharegpt|ultrachat|math") != std::string::npos);
+  CHECK(parse_source_format("ultrachat") == SourceFormat::ultrachat);
+  CHECK(parse_source_format("math") == SourceFormat::math);
 }
 
 TEST_CASE("format detection from the first record; alpaca-like layouts need an explicit format", "[pool_convert]") {
@@ -78,6 +80,8 @@ TEST_CASE("format detection from the first record; alpaca-like layouts need an e
   CHECK(detect_source_format(fixture("gsm8k.jsonl")) == SourceFormat::gsm8k);
   CHECK(detect_source_format(fixture("sharegpt.json")) == SourceFormat::sharegpt);
   CHECK(detect_source_format(fixture("dolly_bad.jsonl")) == SourceFormat::dolly);
+  CHECK(detect_source_format(fixture("ultrachat.jsonl")) == SourceFormat::ultrachat);
+  CHECK(detect_source_format(fixture("math.json")) == SourceFormat::math);
   std::string err = error_of([] { detect_source_format(fixture("alpaca.json")); });
   CHECK(err.find("alpaca.json:2 (record 0)") != std::string::npos);
   CHECK(err.find("--format alpaca or --format codealpaca") != std::string::npos);
@@ -185,6 +189,82 @@ TEST_CASE("sharegpt converter keeps ids, roles and trains on every assistant tur
   // Both assistant turns are targets: "Hello." + END and "4" + END.
   Encoded e = ByteTokenizer().encode_chat(m, 0);
   CHECK(e.target_count() == 6 + 1 + 1 + 1);
+}
+
+TEST_CASE("ultrachat converter: alternating turns, user first, every assistant turn trained on", "[pool_convert]") {
+  Pool p = convert("ultrachat.jsonl", SourceFormat::ultrachat);
+  REQUIRE(p.size() == 2);
+  CHECK(p.samples[0].uid == "0");
+  CHECK(p.samples[0].dataset == "ultrachat");
+  const auto& m = p.samples[0].messages;
+  REQUIRE(m.size() == 4);
+  CHECK(m[0].role == "user");
+  CHECK(m[0].content == "How do bees make honey?");
+  CHECK(m[1].role == "assistant");
+  CHECK(m[2].role == "user");
+  CHECK(m[2].content == "How long does it take?");
+  CHECK(m[3].role == "assistant");
+  CHECK(m[3].content == "A few days for the nectar to ripen.");
+  // Both answers are targets, each with its END token.
+  Encoded e = ByteTokenizer().encode_chat(m, 0);
+  CHECK(e.target_count() == static_cast<int64_t>(m[1].content.size() + 1 + m[3].content.size() + 1));
+  CHECK(p.samples[1].messages.size() == 2);
+}
+
+TEST_CASE("math converter: problem to solution, level and type checked but not kept", "[pool_convert]") {
+  Pool p = convert("math.json", SourceFormat::math);
+  REQUIRE(p.size() == 2);
+  CHECK(p.samples[0].uid == "math_0");
+  CHECK(p.samples[1].uid == "math_1");
+  CHECK(p.samples[0].dataset == "math");
+  REQUIRE(p.samples[0].messages.size() == 2);
+  CHECK(user_of(p.samples[0]) == "What is $1+1$?");
+  CHECK(assistant_of(p.samples[0]) == "We add: $1+1=\\boxed{2}$.");
+}
+
+TEST_CASE("malformed ultrachat records: odd turn count, empty and mistyped turns, duplicate ids", "[pool_convert]") {
+  std::string err = error_of([] { convert("ultrachat_bad.jsonl", SourceFormat::ultrachat); });
+  CHECK(err.find("ultrachat_bad.jsonl:1 (record 0)") != std::string::npos);
+  CHECK(err.find("\"data\" has 1 turns") != std::string::npos);
+  CHECK(err.find("--skip-bad") != std::string::npos);
+
+  RecordTally t;
+  Pool p = convert("ultrachat_bad.jsonl", SourceFormat::ultrachat, &t, true);
+  REQUIRE(p.size() == 1);
+  CHECK(p.samples[0].uid == "15");
+  CHECK(t.records == 8);
+  CHECK(t.accepted == 1);
+  CHECK(t.rejected == 7);
+  CHECK(t.rejected_by_kind["odd number of turns"] == 1);
+  CHECK(t.rejected_by_kind["empty response"] == 1);
+  CHECK(t.rejected_by_kind["turn is not a string"] == 1);
+  CHECK(t.rejected_by_kind["missing field \"data\""] == 1);
+  CHECK(t.rejected_by_kind["empty conversation"] == 1);
+  CHECK(t.rejected_by_kind["duplicate id"] == 1);
+  CHECK(t.rejected_by_kind["invalid JSON"] == 1);
+  // The message names the turn by index and role.
+  CHECK(t.first_rejections[1].message.find("ultrachat_bad.jsonl:2 (record 1): data[1] (assistant turn)") !=
+        std::string::npos);
+  CHECK(t.first_rejections[2].message.find("data[1] (assistant turn): expected a string, got number") !=
+        std::string::npos);
+}
+
+TEST_CASE("malformed math records: missing solution, mistyped level, empty problem", "[pool_convert]") {
+  std::string err = error_of([] { convert("math_bad.jsonl", SourceFormat::math); });
+  CHECK(err.find("math_bad.jsonl:2 (record 1): missing field \"solution\"") != std::string::npos);
+
+  RecordTally t;
+  Pool p = convert("math_bad.jsonl", SourceFormat::math, &t, true);
+  REQUIRE(p.size() == 1);
+  CHECK(p.samples[0].uid == "math_0");
+  CHECK(t.records == 5);
+  CHECK(t.rejected == 4);
+  CHECK(t.rejected_by_kind["missing field \"solution\""] == 1);
+  CHECK(t.rejected_by_kind["field \"level\" is not a string"] == 1);
+  CHECK(t.rejected_by_kind["empty prompt"] == 1);
+  CHECK(t.rejected_by_kind["field \"solution\" is not a string"] == 1);
+  CHECK(t.first_rejections[1].message.find("math_bad.jsonl:3 (record 2): field \"level\" must be a string") !=
+        std::string::npos);
 }
 
 TEST_CASE("real Code Alpaca 2k: all 2017 records accounted for, the 2 empty outputs rejected", "[pool_convert][shared_data]") {

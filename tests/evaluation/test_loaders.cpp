@@ -68,7 +68,7 @@ TEST_CASE("loaders: MMLU folder, bad column count and bad answer name file and l
   CHECK(s.items[0].id == "astronomy/0");
   CHECK(s.items[0].category == "STEM");
   CHECK(s.items[0].prompt + s.items[0].answer_prefix ==
-        "The following are multiple choice questions (with answers) about astronomy.\n\n"
+        "The following are multiple choice questions (with answers) about  astronomy.\n\n"
         "d1\nA. a\nB. b\nC. c\nD. d\nAnswer: A\n\n"
         "d2\nA. a\nB. b\nC. c\nD. d\nAnswer: B\n\n"
         "What is a star?\nA. gas\nB. rock\nC. ice\nD. metal\nAnswer:");

@@ -57,7 +57,7 @@ TEST_CASE("real mmlu: 14042 questions, gold letters 100 %, shifted letters 0 %")
   CHECK(counts[3] == 3776);
   CHECK(s.items.front().id == "abstract_algebra/0");
   CHECK(s.items.front().prompt.rfind(
-            "The following are multiple choice questions (with answers) about abstract algebra.\n\n", 0) == 0);
+            "The following are multiple choice questions (with answers) about  abstract algebra.\n\n", 0) == 0);
 }
 
 TEST_CASE("real gsm8k: 1319 problems, reference solutions 100 %, off-by-one 0 %") {

@@ -183,12 +183,30 @@ TEST_CASE("eval --model evaluates a checkpoint on real suite items and writes pr
     CHECK(j["checkpoint"]["config_sha256"] == lb::sha256_file(kFixture + "/checkpoint/config.json"));
     CHECK(j["tokenizer"]["chat_template"] == "tulu");
     CHECK(j["forward_tokens"].get<int64_t>() > 0);
+    // The same results in lm-evaluation-harness's layout and one line per item.
+    const nlohmann::json lm = lb::read_json_file((dir / (suite + ".lm_eval.json")).string());
+    REQUIRE(lm.contains("results"));
+    CHECK(lm["results"].contains(suite));
+    CHECK(lm["n-samples"][suite]["effective"] == 3);
+    std::ifstream samples(dir / (suite + ".samples.jsonl"));
+    int lines = 0;
+    for (std::string line; std::getline(samples, line);) ++lines;
+    CHECK(lines == 3);
     // The predictions re-score to the same number with `eval --predictions`.
     const std::string rescored = (dir / (suite + ".rescored.json")).string();
     REQUIRE(lb::cmd_eval_cli({"--suite", suite, "--data", kFixture + "/suites", "--predictions", preds.string(), "--json",
                               rescored, "prompts.gsm8k_shots=1", "prompts.mmlu_shots=2", "--quiet"}) == 0);
     CHECK(lb::read_json_file(rescored)["value"].get<double>() == Approx(j["value"].get<double>()));
   }
+  // eval.limit: a seeded subsample, recorded in the scores.
+  const fs::path part = dir / "limited";
+  REQUIRE(lb::cmd_eval_cli({"--model", kFixture + "/checkpoint", "--suite", "gsm8k", "--data", kFixture + "/suites", "--out",
+                            part.string(), "max_new_tokens=4", "prompts.gsm8k_shots=1", "limit=2", "--quiet"}) == 0);
+  const nlohmann::json lj = lb::read_json_file((part / "gsm8k.scores.json").string());
+  CHECK(lj["n"] == 2);
+  REQUIRE(lj.contains("limit"));
+  CHECK(lj["limit"]["items_in_suite"] == 3);
+  CHECK(lb::read_json_file((part / "gsm8k.lm_eval.json").string())["n-samples"]["gsm8k"]["original"] == 3);
   // Missing pieces are clear errors, not crashes.
   CHECK(lb::cmd_eval_cli({"--model", kFixture + "/checkpoint", "--adapter", (dir / "no-adapter").string(), "--suite",
                           "gsm8k", "--data", kFixture + "/suites", "--out", dir.string(), "--quiet"}) == 1);

@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string content = lb_fuzz::as_string(data + 1, size - 1);
   const bool skip_bad = (mode & 0x10) != 0;
   const bool gz = (mode & 0x20) != 0;
-  const int reader = (mode & 0x0f) % 8;  // 0 load_jsonl, 1 validate, 2.. the six converters
+  const int reader = (mode & 0x0f) % 10;  // 0 load_jsonl, 1 validate, 2.. the eight converters
   const std::string path = lb_fuzz::scratch_file(content, gz ? ".jsonl.gz" : ".jsonl");
   try {
     if (reader == 0) {
@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)lb::compute_pool_stats(pool);
       (void)tally.summary();
     } else {
-      static const char* kFormats[] = {"alpaca", "codealpaca", "dolly", "unnatural", "gsm8k", "sharegpt"};
+      static const char* kFormats[] = {"alpaca", "codealpaca", "dolly", "unnatural", "gsm8k", "sharegpt", "ultrachat", "math"};
       lb::ConvertOptions opts;
       opts.format = lb::parse_source_format(kFormats[reader - 2]);
       opts.skip_bad = skip_bad;
