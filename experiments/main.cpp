@@ -14,6 +14,7 @@
 #include "experiments/version.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -42,16 +43,22 @@ const char* kUsage =
 
 // Debian 12's OpenBLAS (0.3.21) does not know some recent CPUs and falls back to its generic SSE3
 // "Prescott" kernels, which made every phase ~2.8x slower on such a host (benchmarks/README.md). It
-// reads OPENBLAS_CORETYPE only when it loads, so leadbench starts itself again with the AVX2
-// kernels ("Haswell", the ones OpenBLAS also runs on AMD Zen) when the CPU has AVX2 and FMA.
-// A user's own OPENBLAS_CORETYPE is kept, LEADBENCH_KEEP_BLAS=1 keeps OpenBLAS's choice; the run
-// record's device names the kernel either way. Kernels round differently, so a record is
+// reads OPENBLAS_CORETYPE only when it loads, so leadbench starts itself again asking for the kernels
+// OpenBLAS would pick for the CPU's instruction set: "SkylakeX" with AVX-512, "Haswell" with AVX2
+// and FMA. A user's own OPENBLAS_CORETYPE is kept, LEADBENCH_KEEP_BLAS=1 keeps OpenBLAS's choice;
+// the run record's device names the kernel either way. Kernels round differently, so a record is
 // reproduced bit for bit only with the kernel it names.
 void upgrade_blas_kernel(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("LEADBENCH_KEEP_BLAS")) return;
   if (lb::blas_core() != "Prescott") return;
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
-  ::setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  const char* kernel = nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
+    kernel = "SkylakeX";
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    kernel = "Haswell";
+  if (!kernel) return;
+  ::setenv("OPENBLAS_CORETYPE", kernel, 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then go on with OpenBLAS's choice
 }
 

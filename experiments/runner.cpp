@@ -114,7 +114,7 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   const SeedConfig seeds = SeedConfig::from_run_seed(cfg.seed);
 
   if (device.is_cpu() && blas_core() == "Prescott" && (__builtin_cpu_supports("avx512f") || __builtin_cpu_supports("avx2")))
-    stage(std::string("note: OpenBLAS runs its generic Prescott (SSE3) kernels on this CPU, which it does not recognise; ") +
+    stage(std::string("note: OpenBLAS runs its generic Prescott (SSE3) kernels on this CPU, which it does not recognise (LEADBENCH_KEEP_BLAS is set, or the restart failed); ") +
           "OPENBLAS_CORETYPE=" + (__builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell") +
           " makes matrix products several times faster but rounds differently (benchmarks/README.md): records made "
           "without it are reproduced only without it");

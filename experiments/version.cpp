@@ -8,7 +8,9 @@
 namespace lb {
 
 std::string version_text() {
-  return std::string("leadbench ") + build_version() + " (git " + build_git_sha() + ")\nLibTorch " + TORCH_VERSION + "\n";
+  const std::string blas = blas_core();
+  return std::string("leadbench ") + build_version() + " (git " + build_git_sha() + ")\nLibTorch " + TORCH_VERSION + "\n" +
+         (blas.empty() ? std::string() : "BLAS: OpenBLAS, " + blas + " kernels\n");
 }
 
 }  // namespace lb

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -289,6 +290,11 @@ TEST_CASE("version: --version and `version` print the version, the git commit an
     CHECK(out.find(std::string("leadbench ") + lb::build_version() + " (git " + lb::build_git_sha() + ")") !=
           std::string::npos);
     CHECK(out.find(std::string("LibTorch ") + TORCH_VERSION) != std::string::npos);
+    // OpenBLAS's generic kernels only where the CPU has nothing better: leadbench restarts itself
+    // with the AVX2 or AVX-512 ones when OpenBLAS did not recognise the CPU (experiments/main.cpp).
+    if (!std::getenv("OPENBLAS_CORETYPE") && !std::getenv("LEADBENCH_KEEP_BLAS") &&
+        out.find("OpenBLAS, Prescott kernels") != std::string::npos)
+      CHECK(!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
   }
   fs::remove_all(dir);
 }
