@@ -192,6 +192,18 @@ std::pair<std::string, std::string> lm_eval_metric(const SuiteResult& r) {
 const char* output_type(SuiteKind k) { return k == SuiteKind::multiple_choice ? "multiple_choice" : "generate_until"; }
 }  // namespace
 
+void apply_eval_config_file(EvalConfig& cfg, const std::string& config_file, ConfigSources* sources) {
+  // The file's "eval" section (a run config or paper_eval.json); "description" is free text.
+  const nlohmann::json j = parse_config_json(read_text_file(config_file), config_file);
+  if (!j.is_object()) throw ConfigError(config_file + ": a config must be a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "eval" && it.key() != "description")
+      throw ConfigError(config_file + ": key '" + it.key() +
+                        "': eval --config reads only the \"eval\" section (and \"description\"); give evaluation "
+                        "settings there or as key=value");
+  if (j.contains("eval")) config_apply_json(cfg, j["eval"], config_file, sources);
+}
+
 nlohmann::json lm_eval_results(const std::vector<SuiteResult>& results, const std::vector<Suite>& suites,
                                const std::vector<int64_t>& items_in_suite, const EvalConfig& cfg) {
   nlohmann::json out = {{"results", nlohmann::json::object()},   {"configs", nlohmann::json::object()},
@@ -316,17 +328,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   try {
     EvalConfig cfg;
     ConfigSources sources;
-    if (!config_file.empty()) {
-      // The file's "eval" section (a run config or paper_eval.json); "description" is free text.
-      const nlohmann::json j = parse_config_json(read_text_file(config_file), config_file);
-      if (!j.is_object()) throw ConfigError(config_file + ": a config must be a JSON object");
-      for (auto it = j.begin(); it != j.end(); ++it)
-        if (it.key() != "eval" && it.key() != "description")
-          throw ConfigError(config_file + ": key '" + it.key() +
-                            "': eval --config reads only the \"eval\" section (and \"description\"); give evaluation "
-                            "settings there or as key=value");
-      if (j.contains("eval")) config_apply_json(cfg, j["eval"], config_file, &sources);
-    }
+    if (!config_file.empty()) apply_eval_config_file(cfg, config_file, &sources);
     config_apply_overrides(cfg, overrides, config_file.empty() ? nullptr : &sources);
     // Before the sandbox is probed or any file is read; with a config file, errors name where a value came from.
     if (config_file.empty()) validate_eval_config(cfg);

@@ -49,6 +49,10 @@ nlohmann::json lm_eval_results(const std::vector<SuiteResult>& results, const st
 void write_samples_jsonl(const std::string& path, const Suite& suite, const std::vector<Prediction>& predictions,
                          const SuiteResult& result);
 
+// Applies the "eval" section of a config file (a run config or experiments/configs/paper_eval.json) to
+// cfg, recording where each value came from; any other top-level key but "description" is a
+// ConfigError naming the file and the key.
+void apply_eval_config_file(EvalConfig& cfg, const std::string& config_file, ConfigSources* sources);
 // args: everything after "eval" but the options every command takes, which `leadbench eval` reads
 // first (experiments/cmd_eval.h). Returns the process exit status (0 ok, 1 bad input, 2 usage).
 int cmd_eval(const std::vector<std::string>& args);

@@ -72,17 +72,7 @@ int cmd_eval_model(const ParsedArgs& p) {
     EvalConfig cfg;
     ConfigSources sources;
     const std::string config_file = p.value("--config");
-    if (!config_file.empty()) {
-      // The file's "eval" section (a run config or paper_eval.json), as `eval --predictions --config`.
-      const nlohmann::json j = parse_config_json(read_text_file(config_file), config_file);
-      if (!j.is_object()) throw ConfigError(config_file + ": a config must be a JSON object");
-      for (auto it = j.begin(); it != j.end(); ++it)
-        if (it.key() != "eval" && it.key() != "description")
-          throw ConfigError(config_file + ": key '" + it.key() +
-                            "': eval --config reads only the \"eval\" section (and \"description\"); give evaluation "
-                            "settings there or as key=value");
-      if (j.contains("eval")) config_apply_json(cfg, j["eval"], config_file, &sources);
-    }
+    if (!config_file.empty()) apply_eval_config_file(cfg, config_file, &sources);  // as `eval --predictions --config`
     config_apply_overrides(cfg, p.overrides, &sources);
     const std::string where = config_file.empty() ? std::string("the command line") : config_file;
     config_check(cfg, where, &sources);
