@@ -1,4 +1,5 @@
 // The content-addressed cache of repeated deterministic work; see result_cache.h.
+#include "core/file_lock.h"
 #include "core/result_cache.h"
 
 #include "core/config.h"
@@ -29,26 +30,6 @@ namespace lb {
 namespace {
 
 constexpr const char* kFormat = "leadbench-result-cache/1";
-
-// Holds an exclusive lock on a file for its lifetime (other processes wait).
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) {
-      ::flock(fd_, LOCK_UN);
-      ::close(fd_);
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 std::string utc_now() {
   std::time_t t = std::time(nullptr);

@@ -1,6 +1,7 @@
 // Pre-training and caching of the base and proxy models; see base_model.h.
 #include "experiments/base_model.h"
 
+#include "core/file_lock.h"
 #include "core/seeds.h"
 
 #include "core/config.h"
@@ -24,26 +25,6 @@ namespace fs = std::filesystem;
 namespace lb {
 
 namespace {
-
-// Holds an exclusive lock on a file for its lifetime (other processes wait).
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) {
-      ::flock(fd_, LOCK_UN);
-      ::close(fd_);
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 std::string slug(const std::string& s) {
   std::string o;
