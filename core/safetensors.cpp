@@ -206,6 +206,7 @@ Header parse_header(const char* bytes, uint64_t size, const std::string& source)
       }
       continue;
     }
+    if (name.empty()) throw bad(source, "a tensor with an empty name; every tensor needs a name");
     const std::string where = "tensor '" + name + "'";
     if (!e.is_object()) throw bad(source, where + " has no {dtype, shape, data_offsets} entry");
     auto dt = e.find("dtype");

@@ -14,9 +14,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 # FUZZ_SEED=N fixes libFuzzer's random seed (CI does, so that a landing's run can be replayed);
 # unset, each run explores differently.
 OUT=$ROOT/build-fuzz
-# fuzz_safetensors is built and run on request only: it found an uncaught exception (std::terminate) in
-# CI at 6c4bb28 that is not fixed yet; `bash scripts/fuzz.sh fuzz_safetensors` reproduces it.
-ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer fuzz_gguf)
+ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer fuzz_gguf fuzz_safetensors)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 

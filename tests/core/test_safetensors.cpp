@@ -133,6 +133,8 @@ TEST_CASE("malformed safetensors files are rejected with the problem named", "[s
   expect_bad(file_of(R"({"__metadata__":{"x":1},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", ok_data),
              "__metadata__");
   expect_bad(file_of(R"({"a":5})", ok_data), "a");
+  // A tensor without a name matches no parameter, and the writer refuses it (found by fuzz_safetensors).
+  expect_bad(file_of(R"({"":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", ok_data), "empty name");
 
   TempDir dir("st_bad");
   CHECK_THROWS_AS(safetensors::load_file(dir.file("missing.safetensors")), InputError);
