@@ -6,6 +6,7 @@
 #include "core/model.h"
 #include "core/tokenizer.h"
 #include "evaluation/loaders.h"
+#include "evaluation/predictions.h"
 #include "evaluation/prompts.h"
 #include "evaluation/sandbox.h"
 #include "evaluation/suite.h"
@@ -43,13 +44,6 @@ struct EvalConfig {
     v.section("prompts", prompts, "prompt format of the real suites (open-instruct conventions)");
     v.section("sandbox", sandbox, "bubblewrap sandbox for model-written code");
   }
-};
-
-// One prediction of a model for one item: generated text(s), or for multiple choice the chosen index.
-struct Prediction {
-  std::string id;
-  std::vector<std::string> outputs;  // "output" (one) or "outputs" (several samples, for pass@k)
-  int choice = -1;                   // multiple choice: chosen index; -1 = read the letter from outputs[0]
 };
 
 // Scores predictions against a suite: unknown, missing and duplicate ids are reported in warnings

@@ -14,7 +14,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 # FUZZ_SEED=N fixes libFuzzer's random seed (CI does, so that a landing's run can be replayed);
 # unset, each run explores differently.
 OUT=$ROOT/build-fuzz
-ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer fuzz_gguf fuzz_safetensors)
+ALL_TARGETS=(fuzz_config fuzz_csv fuzz_pool fuzz_hf_tokenizer fuzz_gguf fuzz_safetensors fuzz_predictions)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 
@@ -49,6 +49,7 @@ sources_of() {
     fuzz_hf_tokenizer | fuzz_gguf)
       echo core/hf_tokenizer.cpp core/bpe_model.cpp core/unicode_text.cpp core/json_io.cpp core/gguf.cpp core/gguf_tokenizer.cpp ;;
     fuzz_safetensors) echo core/safetensors.cpp core/json_io.cpp ;;
+    fuzz_predictions) echo evaluation/predictions.cpp evaluation/metrics.cpp core/json_io.cpp ;;
     *) echo "fuzz: unknown target $1 (known: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
 }
