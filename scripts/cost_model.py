@@ -117,7 +117,7 @@ def token_model(s):
     def static_training(n):
         add("training", n * E * tf, n * E, E * math.ceil(n / B), 1)
 
-    if sel == "random" or sel == "longest":
+    if sel in ("random", "longest", "fixed"):  # fixed: the replay control trains its id list (budget-sized) statically
         static_training(b)
     elif sel == "full":
         static_training(P)
@@ -659,6 +659,31 @@ def main(argv=None):
         say("  %-38s %.2f-%.2fx over %d (sweep, pool, budget) cells, pools %s" % (
             name, min(v), max(v), len(v), ", ".join(str(p) for p in measured_ranges[name]["pools"])))
 
+    # forecast, written before its records exist: paper_regime.json (pool 16 700, budget 418)
+    forecast = {}
+    templates = {}
+    for r in records:
+        if r["_sweep"] in ("paper_main", "ablations"):
+            templates.setdefault(r["name"], r)
+    fc_pool, fc_budget = 16700, int(round(0.025 * 16700))
+    say()
+    say("Forecast for experiments/configs/paper_regime.json (pool %d, budget %d, demo.json's settings; LEAD's "
+        "rounds taken as %d passes / 32 a round), from the fitted rates:" % (fc_pool, fc_budget, fc_budget * 10))
+    for name in ("lead", "lead_no_loss_change", "lead_no_smoothing", "lead_no_bandit", "lead_reward_mean_idu",
+                 "random", "lead_replay", "ifd", "iterative_ifd"):
+        t = templates.get("random" if name == "lead_replay" else name)
+        if t is None:
+            continue
+        st_ = settings_of(t, stats)
+        st_.update(pool=fc_pool, budget=fc_budget)
+        st_["lead_rounds"] = int(round(fc_budget * st_["epochs"] / 32.0))
+        work = token_model(st_)
+        fake = {"selector": t["selector"], "config": t["config"]}
+        sec = sum(predict_seconds(coef, features_predicted(fake, ph, pred, eff)) for ph, pred in work.items())
+        forecast[name] = {"selection_cost_s": sec, "template": t["_path"], "lead_rounds": st_["lead_rounds"]
+                          if t["selector"] == "lead" else None}
+        say("  %-22s %8.0f s   (settings of %s)" % (name, sec, t["_path"]))
+
     # ---- step 3: the paper's setting ----
     train_vs_inf = (coef["train_flops"] / coef["inf_flops"]) if coef["inf_flops"] else 1.0
     say()
@@ -764,6 +789,8 @@ def main(argv=None):
         "held_out": {"summary": summary, "median_error_by_sweep_and_seed": sweep_bias, "points": [e for e in evals if e["group"] != "fit"],
                      "largest_pool_multiples": ratio_check},
         "measured_multiples": {"cells": measured, "ranges": measured_ranges},
+        "forecast_paper_regime": {"pool": fc_pool, "budget": fc_budget, "variants": forecast,
+                                  "note": "written before paper_regime.json's records existed; compare with --extra results/paper_regime"},
         "paper_setting": {"setting": PAPER, "closed_form_multiples": cf, "rounds_for_multiple": rounds_needed, "sources": PAPER_SOURCES, "model": LLAMA_31_8B,
                           "matmul_weights": matmul_weights(LLAMA_31_8B),
                           "forward_flops_per_token": forward_flops_per_token(LLAMA_31_8B, PAPER["t_full"]),
@@ -849,6 +876,14 @@ def readme(res):
       "LEAD's cost cancel it. At the held-out largest pool: %s.\n" % (
           "; ".join("%s %+.1f %%" % (k, 100 * v["median_rel_err"]) for k, v in sorted(ho["median_error_by_sweep_and_seed"].items())),
           "; ".join("%s measured %.2fx, predicted %.2fx" % (k, v["measured"], v["predicted"]) for k, v in sorted(ho["largest_pool_multiples"].items()))))
+    fc = res["forecast_paper_regime"]
+    w("## Forecast for `paper_regime.json`, written before its records exist\n")
+    w("Pool %d, budget %d, demo.json's settings (10 epochs), each variant's settings from its committed "
+      "pool-3 000 record; LEAD's rounds taken as %s (one pass per round of 32). Selection cost in seconds at "
+      "the fitted rates (1 thread): %s. Check with `python3 scripts/cost_model.py --extra results/paper_regime "
+      "--no-write` once the sweep's records are in (group `extra: paper_regime`).\n" % (
+          fc["pool"], fc["budget"], fc["variants"].get("lead", {}).get("lead_rounds"),
+          ", ".join("%s %.0f" % (k, v["selection_cost_s"]) for k, v in fc["variants"].items())))
     w("## 3. The paper's setting\n")
     w("Llama-3.1-8B (32 layers, d_model 4096, d_ff 14336, 32 heads, 8 KV heads, vocab 128 256, untied head): "
       "%.4g matmul weights, %.2f GFLOP per forward token at %d keys.\n" % (
