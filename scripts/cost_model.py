@@ -283,6 +283,25 @@ def fit_selection(rows):
     return fit_nonneg(rows, SELECTION_FEATURES, relative=False) if rows else dict.fromkeys(SELECTION_FEATURES, 0.0)
 
 
+def fit_on(train):
+    """Fit the seconds model on a list of records (their `_pred` must be set): returns the
+    coefficients, the padding efficiencies and the fitted rows."""
+    eff = padding_efficiency(train)
+    rows, sel_rows = [], []
+    for r in train:
+        for ph, p in observed_phases(r).items():
+            if p["seconds"] <= 0:
+                continue
+            kc = r["_pred"].get(ph, {}).get("kcenter_flops", 0)
+            if ph == "selection":
+                sel_rows.append((features_observed(r, ph, p, kc), p["seconds"]))
+            else:
+                rows.append((features_observed(r, ph, p, kc), p["seconds"]))
+    coef = fit_relative(rows)
+    coef.update(fit_selection(sel_rows))
+    return coef, eff, rows, sel_rows
+
+
 def predict_seconds(coef, f):
     return sum(coef[k] * f[k] for k in FEATURES)
 
@@ -536,19 +555,7 @@ def main(argv=None):
         return None
 
     train = [r for r in records if held_out_of(r) is None]
-    eff = padding_efficiency(train)
-    rows, sel_rows = [], []
-    for r in train:
-        for ph, p in observed_phases(r).items():
-            if p["seconds"] <= 0:
-                continue
-            kc = r["_pred"].get(ph, {}).get("kcenter_flops", 0)
-            if ph == "selection":
-                sel_rows.append((features_observed(r, ph, p, kc), p["seconds"]))
-            else:
-                rows.append((features_observed(r, ph, p, kc), p["seconds"]))
-    coef = fit_relative(rows)
-    coef.update(fit_selection(sel_rows))
+    coef, eff, rows, sel_rows = fit_on(train)
     fit_err = [rel(predict_seconds(coef, f), y) for f, y in rows]
     say()
     say("Step 2: seconds model, fitted on %d phases of %d runs (held out: scaling's largest pool, every "
@@ -567,11 +574,9 @@ def main(argv=None):
     say("  in-sample phase error (inference and training phases): median |err| %.1f %%, max %.1f %%" % (
         100 * sorted(abs(x) for x in fit_err)[len(fit_err) // 2], 100 * max(abs(x) for x in fit_err)))
 
-    def predicted_cost(r):
-        total = 0.0
-        for ph, pred in r["_pred"].items():
-            total += predict_seconds(coef, features_predicted(r, ph, pred, eff))
-        return total
+    def predicted_cost(r, co=None, ef=None):
+        co, ef = co or coef, ef or eff
+        return sum(predict_seconds(co, features_predicted(r, ph, pred, ef)) for ph, pred in r["_pred"].items())
 
     def observed_cost(r):
         return sum(r["phases"][ph]["seconds"] for ph in COST_PHASES if isinstance(r["phases"].get(ph), dict))
@@ -602,6 +607,21 @@ def main(argv=None):
         errs = sorted(abs(e["rel_err"]) for e in groups[g])
         summary[g] = {"runs": len(errs), "median_abs_rel_err": errs[len(errs) // 2], "max_abs_rel_err": errs[-1]}
         say("%-24s %5d %11.1f%% %11.1f%%" % (g, len(errs), 100 * errs[len(errs) // 2], 100 * errs[-1]))
+
+    say()
+    say("Leave one selector out (fit on every other selector's runs in scaling, paper_main and ablations; "
+        "predict all of its runs there):")
+    loso = {}
+    base_set = [r for r in records if r["_sweep"] != "budgets"]
+    for sel in ("lead", "random", "ifd", "superfiltering") + ITERATIVE:
+        fit_set = [r for r in base_set if r["selector"] != sel]
+        test = [r for r in base_set if r["selector"] == sel and observed_cost(r) > 0]
+        if not test:
+            continue
+        co, ef, _, _ = fit_on(fit_set)
+        errs = sorted(abs(rel(predicted_cost(r, co, ef), observed_cost(r))) for r in test)
+        loso[sel] = {"runs": len(errs), "median_abs_rel_err": errs[len(errs) // 2], "max_abs_rel_err": errs[-1]}
+        say("  %-20s %3d runs  median |err| %5.1f %%  max %5.1f %%" % (sel, len(errs), 100 * errs[len(errs) // 2], 100 * errs[-1]))
 
     say()
     say("Signed error by sweep and seed (median over its runs): how much of the error is the machine's speed on the day")
@@ -791,7 +811,7 @@ def main(argv=None):
         "seconds_model": {"coefficients": coef, "padding_efficiency": eff, "inference_gflops": inf_gflops,
                           "training_gflops": trn_gflops, "fit_phases": len(rows), "fit_runs": len(train),
                           "train_vs_inference_seconds_per_flop": train_vs_inf},
-        "held_out": {"summary": summary, "median_error_by_sweep_and_seed": sweep_bias, "points": [e for e in evals if e["group"] != "fit"],
+        "held_out": {"summary": summary, "leave_one_selector_out": loso, "median_error_by_sweep_and_seed": sweep_bias, "points": [e for e in evals if e["group"] != "fit"],
                      "largest_pool_multiples": ratio_check},
         "measured_multiples": {"cells": measured, "ranges": measured_ranges},
         "forecast_paper_regime": {"pool": fc_pool, "budget": fc_budget, "variants": forecast,
@@ -869,6 +889,9 @@ def readme(res):
         w("| %s | %d | %.1f %% | %.1f %% |" % (g if g != "fit" else "fit set (in sample)", hs[g]["runs"],
                                               100 * hs[g]["median_abs_rel_err"], 100 * hs[g]["max_abs_rel_err"]))
     w("")
+    w("Leave one selector out (fit on the other selectors' runs in scaling, paper_main and ablations, predict "
+      "all of its runs there): %s.\n" % "; ".join("%s median %.1f %%, max %.1f %% (%d runs)" % (
+          k, 100 * v["median_abs_rel_err"], 100 * v["max_abs_rel_err"], v["runs"]) for k, v in ho["leave_one_selector_out"].items()))
     w("Per point (selection cost = every phase but evaluation, seconds):\n")
     w("| held out as | variant | pool | budget | seed | measured | predicted | error |")
     w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -930,7 +953,8 @@ def readme(res):
       "attention, 3x for training) over rates fitted on %d committed records. The token counts match the "
       "records' scoring passes within %.1f %%. Held out from the fit, the predicted selection cost "
       "is within %.1f %% (median %.1f %%) at pool 16 000, %.1f %% (median %.1f %%) for DiverseEvol, a selector "
-      "the fit never saw, and %.1f %% (median %.1f %%) over the budgets sweep (1-100 %%); the multiples of LEAD's "
+      "the fit never saw (leaving each of %d selectors out in turn: medians %.1f-%.1f %%, worst run %.1f %%), and "
+      "%.1f %% (median %.1f %%) over the budgets sweep (1-100 %%); the multiples of LEAD's "
       "cost at pool 16 000 are predicted within %.1f %%. At the paper's setting (600 000 samples, Llama-3.1-8B, "
       "15 000 picks, 3 epochs, LoRA) the model predicts: iterative IFD (5 rounds) **%.1fx** LEAD's cost, "
       "DiverseEvol (10 rounds) **%.1fx**, prompt uncertainty (5 rounds of 10 perturbations) **%.1fx**, "
@@ -946,6 +970,10 @@ def readme(res):
           res["command"], sm["fit_runs"], 100 * max(v["max_abs_rel_err"] for v in scoring),
           100 * hs["largest pool"]["max_abs_rel_err"], 100 * hs["largest pool"]["median_abs_rel_err"],
           100 * hs["selector diverse_evol"]["max_abs_rel_err"], 100 * hs["selector diverse_evol"]["median_abs_rel_err"],
+          len(ho["leave_one_selector_out"]),
+          100 * min(v["median_abs_rel_err"] for v in ho["leave_one_selector_out"].values()),
+          100 * max(v["median_abs_rel_err"] for v in ho["leave_one_selector_out"].values()),
+          100 * max(v["max_abs_rel_err"] for v in ho["leave_one_selector_out"].values()),
           100 * hs["budgets sweep"]["max_abs_rel_err"], 100 * hs["budgets sweep"]["median_abs_rel_err"],
           100 * max(abs(v["rel_err"]) for v in ho["largest_pool_multiples"].values()),
           cen["iterative_ifd"]["multiple_of_lead"], cen["diverse_evol"]["multiple_of_lead"],
