@@ -198,9 +198,10 @@ def settings_of(r, stats):
 # Step 2: the seconds model
 # ----------------------------------------------------------------------------------------------
 
-FEATURES = ("inf_flops", "inf_elem", "train_flops", "train_elem", "steps", "rounds", "kcenter_flops", "selection_run")
-MAIN_FEATURES = FEATURES[:5]
-SELECTION_FEATURES = FEATURES[5:]
+FEATURES = ("inf_flops", "inf_elem", "train_flops", "train_elem", "steps", "smear_elem",
+            "rounds", "kcenter_flops", "selection_run")
+MAIN_FEATURES = FEATURES[:6]
+SELECTION_FEATURES = FEATURES[6:]
 
 
 def model_of(r, phase):
@@ -222,10 +223,14 @@ def phase_features(m, phase, tokens, computed, samples, steps, rounds, kcenter_f
     keys = computed / samples if samples else 0.0
     flops = computed * forward_flops_per_token(m, keys)
     elem = computed * elementwise_width(m)
+    # smeared keys (model.smeared_keys): a per-head mix of each key with the previous one, elementwise
+    smear = computed * m["n_layers"] * m["d_model"] if m.get("smeared_keys") else 0.0
     if phase in INFERENCE_PHASES:
         f["inf_flops"], f["inf_elem"] = flops, elem
+        f["smear_elem"] = smear
     else:
         f["train_flops"], f["train_elem"] = 3 * flops, 3 * elem  # forward + backward (2x forward)
+        f["smear_elem"] = 3 * smear
         f["steps"] = steps
     return f
 
@@ -563,8 +568,8 @@ def main(argv=None):
     inf_gflops = 1e-9 / coef["inf_flops"] if coef["inf_flops"] else float("nan")
     trn_gflops = 1e-9 / coef["train_flops"] if coef["train_flops"] else float("nan")
     say("  inference: %.1f GFLOP/s, %.3g s per elementwise activation; training: %.1f GFLOP/s, %.3g s per "
-        "elementwise activation; %.3g s per optimizer step" % (
-            inf_gflops, coef["inf_elem"], trn_gflops, coef["train_elem"], coef["steps"]))
+        "elementwise activation; %.3g s per optimizer step; %.3g s per smeared-key activation" % (
+            inf_gflops, coef["inf_elem"], trn_gflops, coef["train_elem"], coef["steps"], coef["smear_elem"]))
     say("  selection bookkeeping (own fit on %d phases): %.3g s a run + %.3g s a round%s" % (
         len(sel_rows), coef["selection_run"], coef["rounds"],
         (", k-center at %.1f GFLOP/s" % (1e-9 / coef["kcenter_flops"])) if coef["kcenter_flops"]
@@ -622,6 +627,29 @@ def main(argv=None):
         errs = sorted(abs(rel(predicted_cost(r, co, ef), observed_cost(r))) for r in test)
         loso[sel] = {"runs": len(errs), "median_abs_rel_err": errs[len(errs) // 2], "max_abs_rel_err": errs[-1]}
         say("  %-20s %3d runs  median |err| %5.1f %%  max %5.1f %%" % (sel, len(errs), 100 * errs[len(errs) // 2], 100 * errs[-1]))
+
+    say()
+    say("Across sweeps (fit on one sweep's runs, predict another's: other builds, worlds and epochs):")
+    cross = {}
+    sweeps = {"scaling": ["scaling"], "paper_main+ablations": ["paper_main", "ablations"], "budgets": ["budgets"]}
+    for a, a_dirs in sweeps.items():
+        fit_set = [r for r in records if r["_sweep"] in a_dirs]
+        if not fit_set:
+            continue
+        co, ef, _, _ = fit_on(fit_set)
+        for b_, b_dirs in sweeps.items():
+            if b_ == a:
+                continue
+            test = [r for r in records if r["_sweep"] in b_dirs and observed_cost(r) > 0
+                    and (r["selector"] != "diverse_evol" or any(x["selector"] == "diverse_evol" for x in fit_set))]
+            if not test:
+                continue
+            errs = [rel(predicted_cost(r, co, ef), observed_cost(r)) for r in test]
+            ab = sorted(abs(x) for x in errs)
+            med = sorted(errs)[len(errs) // 2]
+            cross["%s -> %s" % (a, b_)] = {"runs": len(errs), "median_rel_err": med,
+                                            "median_abs_rel_err": ab[len(ab) // 2], "max_abs_rel_err": ab[-1]}
+            say("  fit %-22s predict %-22s %3d runs  median %s  max |err| %5.1f %%" % (a, b_, len(errs), fmt_pct(med), 100 * ab[-1]))
 
     say()
     say("Signed error by sweep and seed (median over its runs): how much of the error is the machine's speed on the day")
@@ -811,7 +839,7 @@ def main(argv=None):
         "seconds_model": {"coefficients": coef, "padding_efficiency": eff, "inference_gflops": inf_gflops,
                           "training_gflops": trn_gflops, "fit_phases": len(rows), "fit_runs": len(train),
                           "train_vs_inference_seconds_per_flop": train_vs_inf},
-        "held_out": {"summary": summary, "leave_one_selector_out": loso, "median_error_by_sweep_and_seed": sweep_bias, "points": [e for e in evals if e["group"] != "fit"],
+        "held_out": {"summary": summary, "leave_one_selector_out": loso, "across_sweeps": cross, "median_error_by_sweep_and_seed": sweep_bias, "points": [e for e in evals if e["group"] != "fit"],
                      "largest_pool_multiples": ratio_check},
         "measured_multiples": {"cells": measured, "ranges": measured_ranges},
         "forecast_paper_regime": {"pool": fc_pool, "budget": fc_budget, "variants": forecast,
@@ -874,14 +902,19 @@ def readme(res):
     w("Training tokens are off by the length of what was picked (LEAD's picks are shorter than the pool's "
       "mean, PPL-high's longer); the model uses the pool mean. `cost_model.json` has every pair.\n")
     w("## 2. Seconds model and its held-out error\n")
-    w("seconds = FLOPs / rate + elementwise activations x c + optimizer steps x c_step, per phase kind; "
+    w("seconds = FLOPs / rate + elementwise activations x c + smeared-key activations x c_smear + optimizer "
+      "steps x c_step, per phase kind (smeared keys, `model.smeared_keys`, are on in paper_main and ablations, "
+      "off in scaling and budgets; off in Llama); "
       "forward FLOPs per token = 2 x matmul weights + 4 x layers x d_model x keys (keys = the phase's padded "
       "length), training 3x forward. Fitted (non-negative least squares on relative error) on %d phases of %d "
       "runs; held out: scaling's largest pool (16 000), every DiverseEvol run, the whole budgets sweep. The "
       "predictions use only the token model's inputs (no measured token count of the point).\n" % (sm["fit_phases"], sm["fit_runs"]))
     w("Fitted: inference %.1f GFLOP/s, training %.1f GFLOP/s, %.3g s per optimizer step, %.3g s per "
-      "elementwise activation in inference; padding efficiency inference %.3f, training %.3f.\n" % (
-          sm["inference_gflops"], sm["training_gflops"], c["steps"], c["inf_elem"],
+      "elementwise activation in inference, %.3g s per smeared-key activation; padding efficiency inference "
+      "%.3f, training %.3f. The FLOP rate and the elementwise terms trade off against each other at one model "
+      "size (the proxy model of Superfiltering is the only other size), so read them as a fit, not as "
+      "measured GEMM rates.\n" % (
+          sm["inference_gflops"], sm["training_gflops"], c["steps"], c["inf_elem"], c["smear_elem"],
           sm["padding_efficiency"]["inference"], sm["padding_efficiency"]["training"]))
     w("| points | runs | median abs. error | max abs. error |")
     w("| --- | ---: | ---: | ---: |")
@@ -892,6 +925,11 @@ def readme(res):
     w("Leave one selector out (fit on the other selectors' runs in scaling, paper_main and ablations, predict "
       "all of its runs there): %s.\n" % "; ".join("%s median %.1f %%, max %.1f %% (%d runs)" % (
           k, 100 * v["median_abs_rel_err"], 100 * v["max_abs_rel_err"], v["runs"]) for k, v in ho["leave_one_selector_out"].items()))
+    w("Across sweeps (fit on one sweep, predict another; DiverseEvol only where the fit saw it). A one-sweep fit "
+      "cannot separate the smeared-key term (all of its runs have it, or none), so these errors carry the "
+      "speed difference between the two kinds of sweep: %s.\n" % "; ".join(
+        "%s median %+.1f %%, max |err| %.1f %% (%d runs)" % (k, 100 * v["median_rel_err"], 100 * v["max_abs_rel_err"], v["runs"])
+        for k, v in ho["across_sweeps"].items()))
     w("Per point (selection cost = every phase but evaluation, seconds):\n")
     w("| held out as | variant | pool | budget | seed | measured | predicted | error |")
     w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -899,9 +937,9 @@ def readme(res):
         w("| %s | %s | %d | %d | %s | %.1f | %.1f | %+.1f %% |" % (e["group"], e["variant"], e["pool"], e["budget"],
                                                               e["seed"], e["observed_s"], e["predicted_s"], 100 * e["rel_err"]))
     w("")
-    w("Median signed error by sweep and seed: %s. The sweeps ran at different speeds (different builds, "
-      "one job or two on the 2-core machine), which sets the floor of the error in seconds; multiples of "
-      "LEAD's cost cancel it. At the held-out largest pool: %s.\n" % (
+    w("Median signed error by sweep and seed: %s. What is left is the sweeps' speed on the day (builds, one "
+      "job or two on the 2-core machine); multiples of LEAD's cost cancel most of it. At the held-out largest "
+      "pool: %s.\n" % (
           "; ".join("%s %+.1f %%" % (k, 100 * v["median_rel_err"]) for k, v in sorted(ho["median_error_by_sweep_and_seed"].items())),
           "; ".join("%s measured %.2fx, predicted %.2fx" % (k, v["measured"], v["predicted"]) for k, v in sorted(ho["largest_pool_multiples"].items()))))
     fc = res["forecast_paper_regime"]
@@ -950,7 +988,7 @@ def readme(res):
     w("**The cost claim as a model** (`%s`, `results/cost-model/`). Each selector's selection cost is "
       "counted from its definition in tokens (pool passes for scoring, warm-up and training passes, per-round "
       "re-scoring of the remaining pool) and turned into seconds by FLOPs per token (2 x matmul weights + "
-      "attention, 3x for training) over rates fitted on %d committed records. The token counts match the "
+      "attention, 3x for training) plus elementwise terms over rates fitted on %d committed records. The token counts match the "
       "records' scoring passes within %.1f %%. Held out from the fit, the predicted selection cost "
       "is within %.1f %% (median %.1f %%) at pool 16 000, %.1f %% (median %.1f %%) for DiverseEvol, a selector "
       "the fit never saw (leaving each of %d selectors out in turn: medians %.1f-%.1f %%, worst run %.1f %%), and "
