@@ -973,7 +973,7 @@ def readme(res):
       "left out. Tokens per sample cancel in the multiples (every phase is proportional to them; the "
       "response share sets how long IFD's response-only pass and a perturbed prompt are). Training is small "
       "beside scoring at a 2.5 %% budget, so the training FLOPs, their speed on the paper's GPUs (unknown here: "
-      "0.5-4x the CPU ratio below), the epochs and the papers' cumulative retraining move the multiples "
+      "0.5-4x the CPU ratio in the table above is the sensitivity row), the epochs and the papers' cumulative retraining move the multiples "
       "little; the baselines' rounds move them in proportion.\n" % (100 * ps["elementwise_share_left_out"]))
     w("Sensitivity (one number changed at a time; multiple of LEAD's cost):\n")
     w("| number | value | iterative IFD | DiverseEvol | prompt uncertainty |")
@@ -1023,7 +1023,9 @@ def readme(res):
           rg["prompt_uncertainty"]["low_with_schedule"], rg["prompt_uncertainty"]["high_with_schedule"],
           rn["iterative_ifd"]["5"], rn["iterative_ifd"]["10"], rn["diverse_evol"]["5"], rn["diverse_evol"]["10"],
           rn["prompt_uncertainty"]["5"], rn["prompt_uncertainty"]["10"],
-          "; ".join("%s %.1f-%.1fx (pools %s)" % (k, v["low"], v["high"], ", ".join(str(p) for p in v["pools"]))
+          "; ".join("%s %s (pool%s %s)" % (k, ("%.1fx" % v["low"]) if round(v["low"], 1) == round(v["high"], 1)
+                                             else "%.1f-%.1fx" % (v["low"], v["high"]),
+                                             "s" if len(v["pools"]) > 1 else "", ", ".join(str(p) for p in v["pools"]))
                     for k, v in sorted(res["measured_multiples"]["ranges"].items()))))
     w("```")
     return "\n".join(L) + "\n"
