@@ -78,6 +78,32 @@ class TokenModel(unittest.TestCase):
         self.assertEqual(w["training"]["steps"], 21)  # 3 x ceil(100 / 16), the record's optimizer_steps
 
 
+class AgainstCommittedRecords(unittest.TestCase):
+    """The token model against the harness's own counters in the committed records: every scoring pass
+    (offline and per-round inference) within 5 %. A selector whose algorithm changes makes this fail,
+    which is the point: the cost model must change with it."""
+
+    def test_scoring_tokens_match_the_records(self):
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        dirs = [os.path.join(root, d) for d in cm.DEFAULT_RESULTS]
+        if not all(os.path.isdir(d) for d in dirs):
+            self.skipTest("SKIPPED: committed records not found under results/")
+        records = [r for r in cm.load_records(dirs) if cm.threads_of(r) == 1]
+        stats, _ = cm.pool_token_stats(records)
+        checked = 0
+        for r in records:
+            pred = cm.token_model(cm.settings_of(r, stats))
+            for ph in cm.INFERENCE_PHASES:
+                obs = r["phases"].get(ph, {}).get("forward_tokens", 0)
+                if obs == 0:
+                    self.assertEqual(pred.get(ph, {"tokens": 0})["tokens"], 0, (r["_path"], ph))
+                    continue
+                self.assertLess(abs(pred[ph]["tokens"] / obs - 1), 0.05, (r["_path"], ph))
+                self.assertEqual(pred[ph]["samples"], r["phases"][ph]["samples"], (r["_path"], ph))
+                checked += 1
+        self.assertGreater(checked, 100)
+
+
 class Fitting(unittest.TestCase):
     def test_solve(self):
         x = cm.solve([[2.0, 1.0], [1.0, 3.0], [0.0, 1.0]], [5.0, 10.0, 3.0])
