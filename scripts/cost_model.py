@@ -452,7 +452,9 @@ def paper_cost(selector, q, seconds_per_inf_flop=1.0, train_vs_inf=1.0):
     FLOPs weighted by the measured ratio of seconds per FLOP (training / inference)."""
     inf_tok, trn_tok, work = paper_phase_work(selector, q)
     f_inf = forward_flops_per_token(LLAMA_31_8B, q["t_full"])
-    flops_inf = inf_tok * f_inf
+    # DiverseEvol's k-center distances (d_model-wide, the pool against the selected set) count as
+    # inference FLOPs; at 600 000 x 15 000 they are 0.65 PFLOP, about 1e-5 of its scoring
+    flops_inf = inf_tok * f_inf + work.get("selection", {}).get("kcenter_flops", 0)
     flops_trn = trn_tok * f_inf * q["train_flops_multiple"]
     return {"inference_flops": flops_inf, "training_flops": flops_trn,
             "cost": seconds_per_inf_flop * (flops_inf + train_vs_inf * flops_trn)}
