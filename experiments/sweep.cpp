@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <regex>
 #include <thread>
 
 extern char** environ;
@@ -53,6 +54,53 @@ std::string fmt_duration(double s) {
   return b;
 }
 
+// `sweep.slurm`: every key known, every value in range, so that sbatch never sees a bad line.
+SlurmRequest parse_slurm_request(const nlohmann::json& j, const std::string& config_path) {
+  const std::string where = "'sweep.slurm' in " + config_path;
+  if (!j.is_object()) throw ConfigError(where + " must be an object, e.g. {\"cpus_per_task\": 4, \"mem\": \"32G\"}");
+  SlurmRequest r;
+  auto integer = [&](const std::string& key, int lo, int hi, int* out) {
+    const auto& v = j.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+      throw ConfigError("'sweep.slurm." + key + "' in " + config_path + " is " + v.dump() + "; give an integer in [" +
+                        std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    *out = static_cast<int>(v.get<int64_t>());
+  };
+  auto text = [&](const std::string& key, const std::regex& rule, const char* what, std::string* out) {
+    const auto& v = j.at(key);
+    if (!v.is_string() || !std::regex_match(v.get<std::string>(), rule))
+      throw ConfigError("'sweep.slurm." + key + "' in " + config_path + " is " + v.dump() + "; give " + what);
+    *out = v.get<std::string>();
+  };
+  static const std::regex mem_rule("[0-9]+[KMGT]?"), name_rule("[A-Za-z0-9_.+-]+"),
+      time_rule("[0-9]+(:[0-5]?[0-9]){0,2}|[0-9]+-[0-9]+(:[0-5]?[0-9]){0,2}"), option_rule("--[a-z][a-z0-9-]*(=[^\\s'\"`$\\\\]+)?");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "cpus_per_task") integer(k, 1, 4096, &r.cpus_per_task);
+    else if (k == "gpus_per_task") integer(k, 0, 64, &r.gpus_per_task);
+    else if (k == "nodes") integer(k, 1, 100000, &r.nodes);
+    else if (k == "tasks_per_node") integer(k, 1, 1024, &r.tasks_per_node);
+    else if (k == "mem") text(k, mem_rule, "a memory size such as \"32G\" (digits, then K, M, G or T)", &r.mem);
+    else if (k == "time") text(k, time_rule, "a Slurm time limit such as \"04:00:00\" or \"1-12:00:00\"", &r.time);
+    else if (k == "partition") text(k, name_rule, "a partition name (letters, digits, _ . + -)", &r.partition);
+    else if (k == "account") text(k, name_rule, "an account name (letters, digits, _ . + -)", &r.account);
+    else if (k == "extra") {
+      if (!it.value().is_array()) throw ConfigError(where + ": 'extra' must be a list of \"--option[=value]\" strings");
+      for (const auto& o : it.value()) {
+        if (!o.is_string() || !std::regex_match(o.get<std::string>(), option_rule))
+          throw ConfigError(where + ": 'extra' entry " + o.dump() +
+                            " is not one sbatch option \"--name[=value]\" (no spaces, quotes, $ or backslashes)");
+        r.extra.push_back(o.get<std::string>());
+      }
+    } else if (k != "description") {
+      throw ConfigError("unknown key 'sweep.slurm." + k + "' in " + config_path +
+                        "; known: cpus_per_task, gpus_per_task, mem, time, partition, account, nodes, tasks_per_node, "
+                        "extra, description");
+    }
+  }
+  return r;
+}
+
 }  // namespace
 
 SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::string>& cli_overrides,
@@ -68,8 +116,10 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
   std::vector<std::pair<std::string, nlohmann::json>> variants;  // (name, set)
   if (sweep.is_object()) {
     for (auto it = sweep.begin(); it != sweep.end(); ++it)
-      if (it.key() != "grid" && it.key() != "variants" && it.key() != "overrides")
-        throw ConfigError("unknown key 'sweep." + it.key() + "' in " + config_path + "; known: grid, variants, overrides");
+      if (it.key() != "grid" && it.key() != "variants" && it.key() != "overrides" && it.key() != "slurm")
+        throw ConfigError("unknown key 'sweep." + it.key() + "' in " + config_path +
+                          "; known: grid, variants, overrides, slurm");
+    if (sweep.contains("slurm")) plan.slurm = parse_slurm_request(sweep["slurm"], config_path);
     if (sweep.contains("grid")) {
       const auto& g = sweep["grid"];
       if (!g.is_object()) throw ConfigError("'sweep.grid' in " + config_path + " must be an object of key: [values]");
@@ -524,37 +574,106 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
   return out;
 }
 
-std::string write_slurm_script(const SweepPlan& plan, const SweepOptions& options, int cpus_per_task) {
-  std::string runs_path = (fs::path(plan.results_dir) / "_sweep_runs.txt").string();
-  std::string script_path = (fs::path(plan.results_dir) / "sweep.slurm").string();
-  std::string lines;
-  for (const auto& r : plan.runs) {
-    auto args = run_arguments(plan, r, cpus_per_task, options.device, 1);
-    args.push_back("--skip-existing");
-    lines += joined_command_line(args) + "\n";
-  }
-  write_file_atomic(runs_path, lines);
-  std::string exe = options.executable.empty() ? self_executable() : options.executable;
+namespace {
+
+// One job-array script: a task reads its line of `runs_path` and runs it, as one process, or with
+// several ranks as one srun step whose tasks get the torchrun variables from Slurm's.
+std::string slurm_array_script(const SweepPlan& plan, const std::string& exe, const std::string& script_path,
+                               const std::string& runs_path, size_t n_tasks, int cpus, const std::string& what) {
+  const SlurmRequest& q = plan.slurm;
+  const int ranks = q.nodes * q.tasks_per_node;
   std::string s;
   s += "#!/bin/bash\n";
-  s += "# Slurm job array for `" + command_line() + "`: one leadbench run per array task.\n";
-  s += "# Submit from the folder the sweep was planned in (config and results paths are relative to it):\n";
-  s += "#   sbatch " + script_path + "\n";
+  s += "# Slurm job array for `" + command_line() + "`: " + what + ", one leadbench run per array task.\n";
+  s += "# Submit from the folder the sweep was planned in (config and results paths are relative to it),\n";
+  s += "# with " + (fs::path(plan.results_dir) / "submit.sh").string() + " (it orders replays after the runs they replay).\n";
   s += "# A task whose record already exists (same config hash) exits at once, so resubmitting resumes.\n";
   s += "# Then: leadbench table " + plan.results_dir + "\n";
   s += "#SBATCH --job-name=leadbench-sweep\n";
-  s += "#SBATCH --array=0-" + std::to_string(std::max<int>(0, static_cast<int>(plan.runs.size()) - 1)) + "\n";
-  s += "#SBATCH --cpus-per-task=" + std::to_string(cpus_per_task) + "\n";
+  s += "#SBATCH --array=0-" + std::to_string(n_tasks == 0 ? 0 : n_tasks - 1) + "\n";
+  s += "#SBATCH --cpus-per-task=" + std::to_string(cpus) + "\n";
+  if (q.gpus_per_task > 0) s += "#SBATCH --gpus-per-task=" + std::to_string(q.gpus_per_task) + "\n";
+  if (!q.mem.empty()) s += "#SBATCH --mem=" + q.mem + "\n";
+  if (!q.time.empty()) s += "#SBATCH --time=" + q.time + "\n";
+  if (!q.partition.empty()) s += "#SBATCH --partition=" + q.partition + "\n";
+  if (!q.account.empty()) s += "#SBATCH --account=" + q.account + "\n";
+  if (ranks > 1) {
+    s += "#SBATCH --nodes=" + std::to_string(q.nodes) + "\n";
+    s += "#SBATCH --ntasks-per-node=" + std::to_string(q.tasks_per_node) + "\n";
+  }
+  for (const auto& o : q.extra) s += "#SBATCH " + o + "\n";
   s += "#SBATCH --output=" + plan.results_dir + "/logs/slurm-%A_%a.log\n";
-  s += "# Add e.g. #SBATCH --gres=gpu:1 and pass --device cuda for GPU runs.\n";
   s += "set -euo pipefail\n";
   s += "LEADBENCH=\"${LEADBENCH:-" + exe + "}\"\n";
   s += "mkdir -p " + joined_command_line({plan.results_dir + "/logs"}) + "\n";
   s += "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " + joined_command_line({runs_path}) + ")\n";
-  s += "eval \"\\\"$LEADBENCH\\\" $line\"\n";
+  if (ranks <= 1) {
+    s += "eval \"\\\"$LEADBENCH\\\" $line\"\n";
+  } else {
+    // One rank per Slurm task; rank 0's node is the rendezvous, on a port of this array task's own.
+    s += "export LEADBENCH line\n";
+    s += "export MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)\n";
+    s += "export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n";
+    s += "srun --kill-on-bad-exit=1 bash -c 'export RANK=$SLURM_PROCID WORLD_SIZE=$SLURM_NTASKS "
+         "LOCAL_RANK=$SLURM_LOCALID; eval \"\\\"$LEADBENCH\\\" $line\"'\n";
+  }
   write_file_atomic(script_path, s);
   ::chmod(script_path.c_str(), 0755);
   return script_path;
+}
+
+}  // namespace
+
+std::string write_slurm_script(const SweepPlan& plan, const SweepOptions& options, int cpus_per_task) {
+  const fs::path dir(plan.results_dir);
+  const int cpus = plan.slurm.cpus_per_task > 0 ? plan.slurm.cpus_per_task : cpus_per_task;
+  // With GPUs requested and no device chosen, the runs use them.
+  const std::string device = plan.slurm.gpus_per_task > 0 && options.device == "auto" ? "cuda" : options.device;
+  std::string first, replays;
+  size_t n_first = 0, n_replays = 0;
+  for (const auto& r : plan.runs) {
+    auto args = run_arguments(plan, r, cpus, device, 1);
+    args.push_back("--skip-existing");
+    if (run_dependency(plan, r) >= 0) {
+      replays += joined_command_line(args) + "\n";
+      ++n_replays;
+    } else {
+      first += joined_command_line(args) + "\n";
+      ++n_first;
+    }
+  }
+  const std::string exe = options.executable.empty() ? self_executable() : options.executable;
+  // slurmd opens each task's --output file before the script runs: its folder must exist already.
+  fs::create_directories(dir / "logs");
+  const std::string runs_path = (dir / "_sweep_runs.txt").string(), script = (dir / "sweep.slurm").string();
+  const std::string replays_path = (dir / "_sweep_replays.txt").string(), replay_script = (dir / "sweep-replays.slurm").string();
+  write_file_atomic(runs_path, first);
+  slurm_array_script(plan, exe, script, runs_path, n_first, cpus, std::to_string(n_first) + " runs");
+  std::string submit = "#!/bin/bash\n# Submits the sweep's job array";
+  if (n_replays > 0) {
+    write_file_atomic(replays_path, replays);
+    slurm_array_script(plan, exe, replay_script, replays_path, n_replays, cpus,
+                       std::to_string(n_replays) + " replays of runs in " + script);
+    submit += "s: the runs, then the replays once the runs they replay have ended (afterany: a replay whose\n"
+              "# run failed fails with a message and is redone by the next submission).\n";
+  } else {
+    fs::remove(replays_path);
+    fs::remove(replay_script);
+    submit += ".\n";
+  }
+  submit += "# Run it from the folder the sweep was planned in; extra arguments go to every sbatch.\n";
+  submit += "set -euo pipefail\n";
+  submit += "runs=$(sbatch --parsable \"$@\" " + joined_command_line({script}) + ")\n";
+  submit += "echo \"submitted job array $runs (" + std::to_string(n_first) + " runs)\"\n";
+  if (n_replays > 0) {
+    submit += "replays=$(sbatch --parsable --dependency=afterany:${runs%%;*} \"$@\" " + joined_command_line({replay_script}) +
+              ")\n";
+    submit += "echo \"submitted job array $replays (" + std::to_string(n_replays) + " replays, after $runs)\"\n";
+  }
+  const std::string submit_path = (dir / "submit.sh").string();
+  write_file_atomic(submit_path, submit);
+  ::chmod(submit_path.c_str(), 0755);
+  return submit_path;
 }
 
 namespace {
@@ -566,7 +685,9 @@ const char* kSweepUsage =
     "  Resumable: runs whose record exists with the same config hash are skipped; re-run the same\n"
     "  command after a kill. Then writes the tables (leadbench table DIR) unless --no-table.\n"
     "  --jobs N     runs at once (default 1); --threads N is the total thread budget split over jobs\n"
-    "  --slurm      write DIR/sweep.slurm (a job array, one run per task) instead of running\n"
+    "  --slurm      write a Slurm job array (DIR/sweep.slurm, one run per task; replays in\n"
+    "               DIR/sweep-replays.slurm) and DIR/submit.sh, which submits them, instead of running;\n"
+    "               the config's sweep.slurm asks for CPUs, GPUs, memory, time, partition, nodes\n"
     "  --dry-run    list the runs that would start\n"
     "  A run whose record another process is writing (its lock DIR/<record>.json.lock is held) is\n"
     "  skipped and named; the sweep then exits with 75. Ctrl-C or SIGTERM stops the running runs (no\n"
@@ -597,7 +718,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (p.has("--slurm")) {
     int cpus = opt.threads > 0 ? opt.threads : 4;
     std::string path = write_slurm_script(plan, opt, cpus);
-    log_line("wrote " + path + " (" + std::to_string(plan.runs.size()) + " array tasks); submit with: sbatch " + path);
+    log_line("wrote the Slurm job array for " + std::to_string(plan.runs.size()) + " runs into " + plan.results_dir +
+             " (sweep.slurm" + (fs::exists(fs::path(plan.results_dir) / "sweep-replays.slurm") ? ", sweep-replays.slurm" : "") +
+             "); submit with: bash " + path);
     return 0;
   }
   // A dry run writes nothing: the plan file describes the sweep that last ran for real.

@@ -12,7 +12,8 @@
 //     "grid": {"selection.selector": ["lead", "random"], "seed": [0, 1, 2]},
 //     "variants": [{"name": "lead_no_delta", "set": {"selection.selector": "lead", "lead.use_loss_change": false}}],
 //     "overrides": [{"when": {"selection.selector": "lead", "selection.budget_fraction": 1.0},
-//                    "set": {"lead.max_rounds": 20000}}]
+//                    "set": {"lead.max_rounds": 20000}}],
+//     "slurm": {"cpus_per_task": 8, "gpus_per_task": 1, "mem": "64G", "time": "04:00:00", "partition": "gpu"}
 //   }
 // `overrides` change only the runs whose config, after grid and variant, has every `when` value (the
 // other runs keep their hashes); one that matches no run is an error (a typo in a value).
@@ -35,10 +36,26 @@ struct SweepRun {
   std::string label;                   // "lead-b2.5-s0" for progress lines
 };
 
+// What each Slurm array task asks the cluster for (`sweep.slurm` in the config; sweep metadata, not
+// part of any run's config hash). Every field is checked when the sweep is planned, with the key and
+// the file in the message. 0 / "" = not requested (the cluster's default).
+struct SlurmRequest {
+  int cpus_per_task = 0;       // 0: the sweep's --threads, else 4
+  int gpus_per_task = 0;       // --gpus-per-task; with GPUs the runs get --device cuda unless --device says otherwise
+  std::string mem;             // --mem, e.g. "32G" (a number with an optional K/M/G/T suffix)
+  std::string time;            // --time: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS
+  std::string partition;       // --partition
+  std::string account;         // --account
+  int nodes = 1;               // --nodes; with nodes x tasks_per_node > 1 each array task starts one rank
+  int tasks_per_node = 1;      // per task with srun (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT)
+  std::vector<std::string> extra;  // further #SBATCH options, each "--name[=value]"
+};
+
 struct SweepPlan {
   std::string config_path;
   std::string results_dir;
   std::vector<SweepRun> runs;
+  SlurmRequest slurm;
 };
 
 // Expands the sweep of `config_path`; results_dir "" = the config's runtime.out_dir (after overrides).
@@ -89,7 +106,11 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options);
 std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepRun& run, int threads,
                                        const std::string& device, int progress);
 
-// Writes results_dir/sweep.slurm and results_dir/_sweep_runs.txt; returns the script path.
+// Writes results_dir/sweep.slurm (a job array of the runs that depend on no other run, one per task,
+// lines in results_dir/_sweep_runs.txt), and when the sweep has replays (run_dependency) a second
+// array results_dir/sweep-replays.slurm (_sweep_replays.txt), plus results_dir/submit.sh, which
+// submits the first array and the second with --dependency=afterany on it. Returns the path of
+// submit.sh. `cpus_per_task` applies when plan.slurm.cpus_per_task is 0.
 std::string write_slurm_script(const SweepPlan& plan, const SweepOptions& options, int cpus_per_task);
 
 // `leadbench sweep CONFIG [key=value ...] [--jobs N] [--out DIR] [--slurm] [--dry-run]`.

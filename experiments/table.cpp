@@ -570,12 +570,42 @@ std::string compare_rows(const std::vector<RunRecord>& records, const std::vecto
     };
     const TableRow* ref = find(names[0]);
     if (!ref) continue;
+    // Per seed: the four-suite average (key "") and each suite's headline score.
     auto by_seed = [](const TableRow& r) {
-      std::map<uint64_t, double> m;
-      for (const RunRecord* run : r.runs) m[run->seed] = run->average;
+      std::map<std::string, std::map<uint64_t, double>> m;
+      for (const RunRecord* run : r.runs) {
+        m[""][run->seed] = run->average;
+        for (const SuiteScore& s : run->suites) m[s.suite][run->seed] = s.value;
+      }
       return m;
     };
     const auto a = by_seed(*ref);
+    // "d points (95 % CI lo to hi) over n seeds" of the paired differences a - b over the seeds both
+    // ran, then (with a name) the same relative to b's mean over those seeds, the baseline's mean taken
+    // as fixed (the interval of the difference divided by it), then the t-test. False: < 2 shared seeds.
+    auto paired = [](const std::map<uint64_t, double>& ra, const std::map<uint64_t, double>& rb,
+                     const std::string& relative_to, std::string* text) {
+      std::vector<double> x, y;
+      for (const auto& [seed, v] : rb) {
+        auto it = ra.find(seed);
+        if (it == ra.end()) continue;
+        x.push_back(it->second);
+        y.push_back(v);
+      }
+      if (x.size() < 2) return false;
+      const PairedTest t = paired_t_test(x, y);
+      const double half = t_quantile(0.975, t.df) * t.sd_diff / std::sqrt(static_cast<double>(t.n));
+      *text = fmt("%+.2f", t.mean_diff) + " points (95 % CI " + fmt("%+.2f", t.mean_diff - half) + " to " +
+              fmt("%+.2f", t.mean_diff + half) + ") over " + std::to_string(t.n) + " seeds";
+      const double base = mean_of(y);
+      if (!relative_to.empty() && base > 0)
+        *text += ", " + fmt("%+.1f", 100 * t.mean_diff / base) + " % of " + relative_to + "'s " + fmt("%.2f", base) +
+                 " (95 % CI " + fmt("%+.1f", 100 * (t.mean_diff - half) / base) + " to " +
+                 fmt("%+.1f", 100 * (t.mean_diff + half) / base) + " %)";
+      *text += t.sd_diff > 0 ? ", t = " + fmt("%.2f", t.t) + ", p = " + fmt("%.3f", t.p_value)
+                             : " (the same difference on every seed)";
+      return true;
+    };
     for (size_t k = 1; k < names.size(); ++k) {
       const TableRow* other = find(names[k]);
       const std::string pair = ref->label + " - " + names[k];
@@ -583,21 +613,21 @@ std::string compare_rows(const std::vector<RunRecord>& records, const std::vecto
         out += where + ": " + pair + ": no such row here\n";
         continue;
       }
-      std::vector<double> x, y;
-      for (const auto& [seed, v] : by_seed(*other)) {
-        auto it = a.find(seed);
-        if (it == a.end()) continue;
-        x.push_back(it->second);
-        y.push_back(v);
-      }
-      if (x.size() < 2) {
+      const auto b = by_seed(*other);
+      std::string text;
+      if (!paired(a.at(""), b.at(""), names[k], &text)) {
         out += where + ": " + pair + ": fewer than 2 shared seeds\n";
         continue;
       }
-      const PairedTest t = paired_t_test(x, y);
-      out += where + ": " + pair + " = " + fmt("%+.2f", t.mean_diff) + " points over " + std::to_string(t.n) + " seeds";
-      out += t.sd_diff > 0 ? ", t = " + fmt("%.2f", t.t) + ", p = " + fmt("%.3f", t.p_value) + "\n"
-                           : " (the same difference on every seed)\n";
+      out += where + ": " + pair + " = " + text + "\n";
+      // Then per suite, in the reference row's suite order.
+      for (const SuiteScore& s : ref->runs.front()->suites) {
+        auto ia = a.find(s.suite);
+        auto ib = b.find(s.suite);
+        std::string suite_text;
+        if (ia == a.end() || ib == b.end() || !paired(ia->second, ib->second, "", &suite_text)) continue;
+        out += "  " + s.suite + ": " + suite_text + "\n";
+      }
     }
   }
   return out.empty() ? "no row named '" + names[0] + "'" + (budget_fraction < 0 ? "" : " at that budget") + "\n" : out;
@@ -612,9 +642,10 @@ const char* kTableUsage =
     "  Prints the Markdown leaderboard. Files that are not usable records are named, not skipped\n"
     "  silently; --strict makes them an error (exit 1).\n"
     "  --reference NAME  the row speedups are relative to (default: lead)\n"
-    "  --compare A,B,... paired t-tests of row A's four-suite average against each other row, over the\n"
-    "                    seeds both ran, at every pool size and budget (--budget PERCENT: one budget);\n"
-    "                    prints them and writes nothing\n";
+    "  --compare A,B,... row A against each other row, paired over the seeds both ran, at every pool\n"
+    "                    size and budget (--budget PERCENT: one budget): the difference of the four-suite\n"
+    "                    averages in points and relative to the other row, with 95 % t-intervals and a\n"
+    "                    paired t-test, then each suite's; prints them and writes nothing\n";
 }
 
 int cmd_table(const std::vector<std::string>& args) {

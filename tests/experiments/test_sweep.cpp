@@ -399,12 +399,19 @@ TEST_CASE("sweep --slurm writes a job array with one run per task") {
   auto plan = lb::plan_sweep((dir / "sweep.json").string(), {}, (dir / "results").string());
   lb::SweepOptions opt;
   opt.executable = "/opt/leadbench/bin/leadbench";
-  std::string script = lb::write_slurm_script(plan, opt, 4);
-  std::ifstream f(script);
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  CHECK(text.find("#SBATCH --array=0-2") != std::string::npos);
-  CHECK(text.find("#SBATCH --cpus-per-task=4") != std::string::npos);
+  const std::string submit = lb::write_slurm_script(plan, opt, 4);
+  CHECK(submit == (dir / "results" / "submit.sh").string());
+  const std::string text = lbtest::read_text(dir / "results" / "sweep.slurm");
+  CHECK(text.find("#SBATCH --array=0-2\n") != std::string::npos);
+  CHECK(text.find("#SBATCH --cpus-per-task=4\n") != std::string::npos);
   CHECK(text.find("SLURM_ARRAY_TASK_ID") != std::string::npos);
+  // slurmd opens the tasks' log files before their script runs.
+  CHECK(fs::is_directory(dir / "results" / "logs"));
+  // Nothing asked for, nothing requested; one rank: no srun.
+  for (const char* absent : {"--mem", "--time", "--gpus", "--partition", "--nodes", "srun "}) {
+    INFO(absent);
+    CHECK(text.find(absent) == std::string::npos);
+  }
   std::ifstream rf(dir / "results" / "_sweep_runs.txt");
   std::string line;
   int n = 0;
@@ -415,5 +422,78 @@ TEST_CASE("sweep --slurm writes a job array with one run per task") {
     ++n;
   }
   CHECK(n == 3);
+  // No replays: one array, submitted alone.
+  CHECK_FALSE(fs::exists(dir / "results" / "sweep-replays.slurm"));
+  const std::string sub = lbtest::read_text(submit);
+  CHECK(sub.find("sbatch --parsable \"$@\" ") != std::string::npos);
+  CHECK(sub.find("--dependency") == std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sweep.slurm: requests from the config reach the job array; replays wait for their runs") {
+  fs::path dir = fresh_dir("slurm_requests");
+  write(dir / "sweep.json", R"({"sweep": {
+      "grid": {"seed": [0, 1]},
+      "variants": [{"name": "lead", "set": {"selection.selector": "lead"}},
+                   {"name": "replay", "set": {"selection.selector": "fixed"}}],
+      "overrides": [{"when": {"name": "replay", "seed": 0}, "set": {"selection.fixed_ids_from": "RESULTS/lead0.json"}},
+                    {"when": {"name": "replay", "seed": 1}, "set": {"selection.fixed_ids_from": "RESULTS/lead1.json"}}],
+      "slurm": {"cpus_per_task": 8, "gpus_per_task": 1, "mem": "64G", "time": "1-12:00:00", "partition": "gpu",
+                "account": "proj_42", "nodes": 2, "tasks_per_node": 4, "extra": ["--qos=high", "--exclusive"]}}})");
+  // The replays read the lead records the sweep writes: put their real paths into the overrides.
+  auto plan = lb::plan_sweep((dir / "sweep.json").string(), {}, (dir / "results").string());
+  std::string cfg = lbtest::read_text(dir / "sweep.json");
+  for (const auto& r : plan.runs)
+    if (r.config.label() == "lead") {
+      const std::string key = "RESULTS/lead" + std::to_string(r.config.seed) + ".json";
+      cfg.replace(cfg.find(key), key.size(), r.record_path);
+    }
+  write(dir / "sweep.json", cfg);
+  plan = lb::plan_sweep((dir / "sweep.json").string(), {}, (dir / "results").string());
+  CHECK(plan.slurm.gpus_per_task == 1);
+  lb::SweepOptions opt;
+  opt.executable = "/opt/leadbench/bin/leadbench";
+  const std::string submit = lb::write_slurm_script(plan, opt, 4);
+  const std::string text = lbtest::read_text(dir / "results" / "sweep.slurm");
+  for (const char* want : {"#SBATCH --array=0-1\n", "#SBATCH --cpus-per-task=8\n", "#SBATCH --gpus-per-task=1\n",
+                           "#SBATCH --mem=64G\n", "#SBATCH --time=1-12:00:00\n", "#SBATCH --partition=gpu\n",
+                           "#SBATCH --account=proj_42\n", "#SBATCH --nodes=2\n", "#SBATCH --ntasks-per-node=4\n",
+                           "#SBATCH --qos=high\n", "#SBATCH --exclusive\n",
+                           // Eight ranks: srun starts them with the torchrun variables.
+                           "srun --kill-on-bad-exit=1", "RANK=$SLURM_PROCID", "WORLD_SIZE=$SLURM_NTASKS",
+                           "LOCAL_RANK=$SLURM_LOCALID", "MASTER_ADDR=", "MASTER_PORT="}) {
+    INFO(want);
+    CHECK(text.find(want) != std::string::npos);
+  }
+  // GPUs asked for and no --device given: the runs use CUDA.
+  const std::string runs = lbtest::read_text(dir / "results" / "_sweep_runs.txt");
+  CHECK(runs.find("--device cuda") != std::string::npos);
+  CHECK(runs.find("selection.selector=fixed") == std::string::npos);
+  // The replays are a second array, submitted after the first has ended.
+  const std::string replays = lbtest::read_text(dir / "results" / "_sweep_replays.txt");
+  CHECK(replays.find("selection.selector=fixed") != std::string::npos);
+  CHECK(lbtest::read_text(dir / "results" / "sweep-replays.slurm").find("#SBATCH --array=0-1\n") != std::string::npos);
+  CHECK(lbtest::read_text(submit).find("--dependency=afterany:${runs%%;*}") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sweep.slurm: a bad request is a config error naming the key and the file") {
+  fs::path dir = fresh_dir("slurm_bad");
+  auto expect = [&](const std::string& slurm, const std::string& fragment) {
+    write(dir / "sweep.json", R"({"sweep": {"grid": {"seed": [0]}, "slurm": )" + slurm + "}}");
+    INFO(slurm);
+    CHECK_THROWS_WITH(lb::plan_sweep((dir / "sweep.json").string(), {}, (dir / "results").string()),
+                      Catch::Contains(fragment) && Catch::Contains("sweep.json"));
+  };
+  expect(R"({"cpus": 4})", "unknown key 'sweep.slurm.cpus'");
+  expect(R"({"cpus_per_task": 0})", "'sweep.slurm.cpus_per_task'");
+  expect(R"({"cpus_per_task": "4"})", "give an integer");
+  expect(R"({"gpus_per_task": -1})", "'sweep.slurm.gpus_per_task'");
+  expect(R"({"mem": "lots"})", "'sweep.slurm.mem'");
+  expect(R"({"time": "4 hours"})", "'sweep.slurm.time'");
+  expect(R"({"partition": "gpu; rm -rf /"})", "'sweep.slurm.partition'");
+  expect(R"({"extra": ["--qos=high --x"]})", "not one sbatch option");
+  expect(R"({"extra": "--qos=high"})", "must be a list");
+  expect(R"([1])", "must be an object");
   fs::remove_all(dir);
 }

@@ -169,9 +169,15 @@ TEST_CASE("table --compare: paired t-test of any two rows over their shared seed
   fs::path dir = fresh_dir("compare");
   write_fixture(dir);
   auto scan = lb::scan_results_dir(dir.string());
-  // lead - random per seed: 4.25, 5, 4.25 -> +4.50, t = 18.0, p = 1 - 18/sqrt(326) = 0.0031 (df 2).
+  // lead - random per seed: 4.25, 5, 4.25 -> +4.50, sd 0.433, t = 18.0, p = 1 - 18/sqrt(326) = 0.0031 (df 2);
+  // 95 % CI 4.50 -+ t(0.975, 2) 4.3027 x 0.25 = 3.42 to 5.58; random's mean 31.083: +14.5 % (11.0 to 17.9).
   const std::string out = lb::compare_rows(scan.records, {"lead", "random", "iterative_ifd", "nope"});
-  CHECK(out.find("pool 1000, budget 2.5 %: lead - random = +4.50 points over 3 seeds, t = 18.00, p = 0.003\n") !=
+  INFO(out);
+  CHECK(out.find("pool 1000, budget 2.5 %: lead - random = +4.50 points (95 % CI +3.42 to +5.58) over 3 seeds, "
+                 "+14.5 % of random's 31.08 (95 % CI +11.0 to +17.9 %), t = 18.00, p = 0.003\n") != std::string::npos);
+  // Per suite: syn_mmlu 40, 42, 41 against 35, 36, 34 -> 5, 6, 7: mean 6, se 1/sqrt(3), CI 6 -+ 2.48,
+  // t = 10.39, p = 1 - t/sqrt(t^2 + 2) = 0.009.
+  CHECK(out.find("\n  syn_mmlu: +6.00 points (95 % CI +3.52 to +8.48) over 3 seeds, t = 10.39, p = 0.009\n") !=
         std::string::npos);
   // iterative_ifd ran one seed: no test, said so; an unknown row is named.
   CHECK(out.find("lead - iterative_ifd: fewer than 2 shared seeds") != std::string::npos);
