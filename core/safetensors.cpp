@@ -185,11 +185,26 @@ Header parse_header(const char* bytes, uint64_t size, const std::string& source)
                           std::to_string(size) + " bytes)");
   const std::string head(bytes + 8, header_len);
   nlohmann::json header;
+  // A name given twice would silently keep one of the tensors (the JSON parser keeps the last):
+  // reject it, at the top level (tensor names) and inside __metadata__.
+  std::string duplicate;
+  std::vector<std::set<std::string>> keys;
+  auto unique_keys = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) keys.emplace_back();
+    else if (event == Event::object_end && !keys.empty()) keys.pop_back();
+    else if (event == Event::key && depth <= 2 && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
+             duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    header = nlohmann::json::parse(head);
+    header = nlohmann::json::parse(head, unique_keys);
   } catch (const nlohmann::json::exception& e) {
     throw bad(source, std::string("header is not valid JSON (") + e.what() + ")");
   }
+  if (!duplicate.empty())
+    throw bad(source, "the header names '" + duplicate + "' twice; each tensor and metadata key must appear once");
   if (!header.is_object()) throw bad(source, "header is not a JSON object");
 
   const uint64_t data_len = size - 8 - header_len;

@@ -135,6 +135,12 @@ TEST_CASE("malformed safetensors files are rejected with the problem named", "[s
   expect_bad(file_of(R"({"a":5})", ok_data), "a");
   // A tensor without a name matches no parameter, and the writer refuses it (found by fuzz_safetensors).
   expect_bad(file_of(R"({"":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", ok_data), "empty name");
+  // A name given twice: the JSON parser would keep one tensor and drop the other silently.
+  expect_bad(file_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                     ok_data),
+             "names 'a' twice");
+  expect_bad(file_of(R"({"__metadata__":{"k":"1","k":"2"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", ok_data),
+             "names 'k' twice");
 
   TempDir dir("st_bad");
   CHECK_THROWS_AS(safetensors::load_file(dir.file("missing.safetensors")), InputError);
