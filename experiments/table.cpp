@@ -682,7 +682,8 @@ int cmd_table(const std::vector<std::string>& args) {
     std::cout << compare_rows(scan.records, names, budget);
     return scan.problems.empty() || !p.has("--strict") ? 0 : 1;
   }
-  // Our own output folder may hold no records, but skip it anyway if it sits inside `dir`.
+  // The tables folder may sit inside `dir`: the scan passes over its files (CSV sidecars end in
+  // .meta.json, and it holds no other JSON), so regenerating tables never reads old tables.
   TableStamp stamp{command_line(), build_git_sha(), machine_description(), utc_now_iso8601()};
   TableOptions opt;
   opt.reference = p.value("--reference", "lead");

@@ -4,7 +4,7 @@
 An independent PyTorch (Python) implementation of the architecture in core/model.cpp: RMSNorm,
 rotary embedding (pairs (i, i + head_dim/2), applied here as complex multiplication), grouped-query
 attention (KV heads repeated), SwiGLU MLP, LoRA (unfolded: x A^T B^T * alpha/rank), tied and untied
-output heads. test_golden.cpp loads the weights into the C++ model and compares its float32 logits.
+output heads. tests/core/test_model_golden.cpp loads the weights into the C++ model and compares its float32 logits.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tests/core/golden/make_golden.py
 """
