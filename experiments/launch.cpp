@@ -151,7 +151,7 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& run_args) {
   ::sigaction(SIGTERM, &old_term, nullptr);
   g_child_count = 0;
   if (failed_rank >= 0) {
-    std::cerr << "leadbench run: failed: rank " << failed_rank << " of " << nproc << " died first; no record was written unless rank 0 finished\n";
+    std::cerr << "leadbench run: failed: rank " << failed_rank << " of " << nproc << " failed first (its message is above); rank 0 writes the record only at the end of a run every rank finished\n";
     return failed_status == 0 ? 1 : failed_status;
   }
   return 0;

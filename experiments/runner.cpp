@@ -346,6 +346,33 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
     stage("run " + label + ": the base model without training (discrimination check)");
   }
 
+  if (pg) {
+    // Each rank counted the tokens it computed; the record counts every rank's. Seconds: rank 0's.
+    auto counts = torch::zeros({kPhaseCount, 4}, torch::kInt64);
+    auto c = counts.accessor<int64_t, 2>();
+    for (int p = 0; p < kPhaseCount; ++p) {
+      const auto& st = ledger.stats(static_cast<Phase>(p));
+      c[p][0] = st.forward_tokens;
+      c[p][1] = st.backward_tokens;
+      c[p][2] = st.computed_tokens;
+      c[p][3] = st.samples;
+    }
+    const auto own = counts.clone();
+    pg->all_reduce_sum(counts, "the ledger's token counts");
+    const auto o = own.accessor<int64_t, 2>();
+    for (int p = 0; p < kPhaseCount; ++p) {
+      PhaseStats others;
+      others.forward_tokens = c[p][0] - o[p][0];
+      others.backward_tokens = c[p][1] - o[p][1];
+      others.computed_tokens = c[p][2] - o[p][2];
+      others.samples = c[p][3] - o[p][3];
+      ledger.add_measured(static_cast<Phase>(p), others);
+    }
+  }
+  // Evaluation is not sharded: the weights are the same on every rank, rank 0 evaluates and writes
+  // the record, the others are done.
+  if (pg && pg->rank() != 0) return nlohmann::json::object();
+
   // Evaluation on every suite.
   tuned->eval();
   nlohmann::json suites = nlohmann::json::object();
@@ -395,31 +422,6 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
     if (!by_both.contains(s.dataset)) by_both[s.dataset] = nlohmann::json::object();
     by_both[s.dataset][defect] = by_both[s.dataset].value(defect, 0) + 1;
     uids.push_back(s.uid);
-  }
-  if (pg) {
-    // Each rank counted the tokens it computed; the record counts every rank's (evaluation is not
-    // sharded: every rank evaluated everything, so its counts are one rank's). Seconds: this rank's.
-    auto counts = torch::zeros({kPhaseCount, 4}, torch::kInt64);
-    auto c = counts.accessor<int64_t, 2>();
-    for (int p = 0; p < kPhaseCount; ++p) {
-      if (static_cast<Phase>(p) == Phase::evaluation) continue;
-      const auto& st = ledger.stats(static_cast<Phase>(p));
-      c[p][0] = st.forward_tokens;
-      c[p][1] = st.backward_tokens;
-      c[p][2] = st.computed_tokens;
-      c[p][3] = st.samples;
-    }
-    const auto own = counts.clone();
-    pg->all_reduce_sum(counts, "the ledger's token counts");
-    const auto o = own.accessor<int64_t, 2>();
-    for (int p = 0; p < kPhaseCount; ++p) {
-      PhaseStats others;
-      others.forward_tokens = c[p][0] - o[p][0];
-      others.backward_tokens = c[p][1] - o[p][1];
-      others.computed_tokens = c[p][2] - o[p][2];
-      others.samples = c[p][3] - o[p][3];
-      ledger.add_measured(static_cast<Phase>(p), others);
-    }
   }
   nlohmann::json padding = nlohmann::json::object();
   for (int p = 0; p < kPhaseCount; ++p) {
@@ -689,7 +691,6 @@ int cmd_run(const std::vector<std::string>& args) {
   opt.record_path = record_path;
   opt.write_record = rank == 0;
   execute_run(cfg, opt);
-  if (opt.process_group) opt.process_group->barrier("the end of the run");  // rank 0's record is written
   return 0;
 }
 
