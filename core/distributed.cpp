@@ -4,8 +4,11 @@
 #include "core/config.h"
 #include "core/ledger.h"
 
+#ifdef USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 
 #include <cerrno>
 #include <cstdlib>
@@ -89,12 +92,20 @@ DistEnv parse_dist_env(const std::function<const char*(const char*)>& get) {
   env.master_addr = addr;
   env.master_port = env_int("MASTER_PORT", port, 1, 65535,
                             "set it to a free TCP port on MASTER_ADDR, the same on every rank (torchrun's default is 29500)");
+  const char* agent = get("TORCHELASTIC_USE_AGENT_STORE");
+  env.agent_store = agent && std::string(agent) == "True";
+  if (env.agent_store && get("TORCHELASTIC_RESTART_COUNT"))
+    env.restart_count = env_int("TORCHELASTIC_RESTART_COUNT", get("TORCHELASTIC_RESTART_COUNT"), 0, 1 << 30,
+                                "torchrun sets it to the number of restarts so far");
   return env;
 }
 
 DistEnv dist_env_from_environment() {
   return parse_dist_env([](const char* name) -> const char* { return std::getenv(name); });
 }
+
+#ifdef USE_C10D_GLOO
+bool ProcessGroup::available() { return true; }
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
@@ -116,11 +127,14 @@ ProcessGroupPtr ProcessGroup::create(const DistEnv& env, std::chrono::millisecon
   try {
     c10d::TCPStoreOptions opts;
     opts.port = static_cast<std::uint16_t>(env.master_port);
-    opts.isServer = env.rank == 0;
+    opts.isServer = env.rank == 0 && !env.agent_store;
     opts.numWorkers = static_cast<std::size_t>(env.world_size);
     opts.waitWorkers = true;
     opts.timeout = timeout;
     g->impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
+    if (env.agent_store)
+      g->impl_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(env.restart_count),
+                                                               g->impl_->store);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     options->devices.push_back(is_loopback(env.master_addr)
                                    ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
@@ -207,5 +221,25 @@ void ProcessGroup::broadcast(torch::Tensor& tensor, int root, const std::string&
 void ProcessGroup::barrier(const std::string& what) {
   wait([&] { impl_->pg->barrier()->wait(); }, what);
 }
+
+#else  // built without Gloo's headers: one process only
+
+struct ProcessGroup::Impl {};
+ProcessGroup::~ProcessGroup() = default;
+bool ProcessGroup::available() { return false; }
+
+ProcessGroupPtr ProcessGroup::create(const DistEnv& env, std::chrono::milliseconds) {
+  if (env.world_size <= 1) return nullptr;
+  throw ConfigError("WORLD_SIZE = " + std::to_string(env.world_size) +
+                    " asks for data-parallel ranks, but this leadbench was built without Gloo's headers; install "
+                    "libgloo-dev (bash scripts/install.sh) and build again, or run one process");
+}
+void ProcessGroup::wait(const std::function<void()>&, const std::string&) {}
+void ProcessGroup::all_reduce_sum(torch::Tensor&, const std::string&) { throw std::logic_error("no process group"); }
+void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>&, const std::string&) { throw std::logic_error("no process group"); }
+torch::Tensor ProcessGroup::all_gather(const torch::Tensor&, const std::string&) { throw std::logic_error("no process group"); }
+void ProcessGroup::broadcast(torch::Tensor&, int, const std::string&) { throw std::logic_error("no process group"); }
+void ProcessGroup::barrier(const std::string&) { throw std::logic_error("no process group"); }
+#endif
 
 }  // namespace lb

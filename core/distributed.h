@@ -25,6 +25,11 @@ struct DistEnv {
   std::string master_addr;   // MASTER_ADDR: where rank 0's TCPStore listens
   int master_port = 0;       // MASTER_PORT
   std::string source;        // "torchrun" (RANK/WORLD_SIZE), "slurm" (SLURM_*), "" (none: one rank)
+  // TORCHELASTIC_USE_AGENT_STORE=True (torchrun 2.x): torchrun's agent hosts the TCPStore at
+  // MASTER_ADDR:MASTER_PORT, so every rank connects as a client, under the key prefix
+  // "/worker/attempt_<TORCHELASTIC_RESTART_COUNT>", as PyTorch's env:// rendezvous does.
+  bool agent_store = false;
+  int restart_count = 0;
 };
 
 // Reads and checks the variables through `get` (null: unset). World size 1 without RANK/WORLD_SIZE;
@@ -46,6 +51,9 @@ class ProcessGroup {
   // Connects the ranks of `env` (rank 0 hosts the TCPStore at MASTER_ADDR:MASTER_PORT) with Gloo;
   // every collective fails after `timeout`. Returns null for a world of one rank.
   static ProcessGroupPtr create(const DistEnv& env, std::chrono::milliseconds timeout);
+  // Whether this build has Gloo (its headers were found at configure time); else create() refuses
+  // a world of more than one rank.
+  static bool available();
   ~ProcessGroup();
 
   int rank() const { return rank_; }

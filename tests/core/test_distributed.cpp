@@ -12,6 +12,7 @@
 #include "tiny_world.h"
 
 #include <catch2/catch.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 
 #include <cmath>
 #include <exception>
+#include <iostream>
 #include <map>
 #include <thread>
 
@@ -27,6 +29,13 @@ using namespace lb;
 using namespace lb::testing;
 
 namespace {
+
+// Builds without Gloo's headers run one process only: these tests then skip.
+#define SKIP_WITHOUT_GLOO()                                                                  \
+  if (!ProcessGroup::available()) {                                                          \
+    std::cout << "SKIPPED: this build has no Gloo (install libgloo-dev, rebuild)" << std::endl; \
+    return;                                                                                  \
+  }
 
 DistEnv env_of(const std::map<std::string, std::string>& vars) {
   return parse_dist_env([&](const char* name) -> const char* {
@@ -57,8 +66,8 @@ int free_port() {
 }
 
 // Runs fn(rank, group) on `world` threads joined in one Gloo group; rethrows the first failure.
-void on_ranks(int world, const std::function<void(int, ProcessGroupPtr)>& fn) {
-  const int port = free_port();
+void on_ranks(int world, const std::function<void(int, ProcessGroupPtr)>& fn, int agent_port = 0) {
+  const int port = agent_port ? agent_port : free_port();
   std::vector<std::exception_ptr> errors(world);
   std::vector<std::thread> threads;
   for (int r = 0; r < world; ++r)
@@ -71,6 +80,7 @@ void on_ranks(int world, const std::function<void(int, ProcessGroupPtr)>& fn) {
         env.master_addr = "127.0.0.1";
         env.master_port = port;
         env.source = "torchrun";
+        env.agent_store = agent_port != 0;
         fn(r, ProcessGroup::create(env, std::chrono::seconds(60)));
       } catch (...) {
         errors[r] = std::current_exception();
@@ -131,6 +141,11 @@ TEST_CASE("the data-parallel environment is read as torchrun and srun set it", "
   CHECK(t.master_addr == "node0");
   CHECK(t.master_port == 29500);
   CHECK(t.source == "torchrun");
+  CHECK_FALSE(t.agent_store);
+  DistEnv agent = env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1"},
+                          {"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  CHECK(agent.agent_store);  // torchrun's agent hosts the store: rank 0 connects as a client
+  CHECK(agent.restart_count == 2);
   DistEnv s = env_of({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "1"},
                       {"SLURM_NTASKS_PER_NODE", "2(x2)"}, {"MASTER_ADDR", "n1"}, {"MASTER_PORT", "1234"}});
   CHECK(s.rank == 3);
@@ -167,6 +182,7 @@ TEST_CASE("bad data-parallel environment variables are errors naming the variabl
 }
 
 TEST_CASE("2 Gloo ranks train and score as 1 rank does on the same global batches", "[distributed]") {
+  SKIP_WITHOUT_GLOO();
   at::set_num_threads(1);
   const TokenCache tokens = tokens_of(random_chats(30, 5, 8, 60), 64);
   for (int mbs : {0, 2}) {
@@ -212,6 +228,7 @@ TEST_CASE("2 Gloo ranks train and score as 1 rank does on the same global batche
 }
 
 TEST_CASE("the sharded inference engine gives every rank one rank's values bit for bit", "[distributed]") {
+  SKIP_WITHOUT_GLOO();
   at::set_num_threads(1);
   const TokenCache tokens = tokens_of(random_chats(23, 9, 4, 60), 64);
   DecoderModel model(tiny_model_config(), LoraConfig{}, 3);
@@ -243,4 +260,23 @@ TEST_CASE("the sharded inference engine gives every rank one rank's values bit f
     // This rank computed only its share.
     CHECK(l.stats(Phase::selection_inference).forward_tokens < ledger.stats(Phase::selection_inference).forward_tokens);
   });
+}
+
+TEST_CASE("ranks join a store hosted by torchrun's agent (TORCHELASTIC_USE_AGENT_STORE)", "[distributed]") {
+  SKIP_WITHOUT_GLOO();
+  const int port = free_port();
+  c10d::TCPStoreOptions opts;  // the agent: a server no rank owns
+  opts.port = static_cast<std::uint16_t>(port);
+  opts.isServer = true;
+  opts.waitWorkers = false;
+  opts.timeout = std::chrono::seconds(30);
+  auto agent = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", opts);
+  std::vector<double> got(2);
+  on_ranks(2, [&](int r, ProcessGroupPtr pg) {
+    auto t = torch::tensor({static_cast<double>(r + 1)}, torch::kFloat64);
+    pg->all_reduce_sum(t, "a test sum");
+    got[r] = t.item<double>();
+  }, port);
+  CHECK(got[0] == 3.0);
+  CHECK(got[1] == 3.0);
 }
