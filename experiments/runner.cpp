@@ -642,7 +642,10 @@ int cmd_run(const std::vector<std::string>& args) {
       const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       cfg.runtime.threads = std::max(1, hw / std::max(1, env.local_world_size));
     }
-    if (rank != 0) cfg.runtime.progress = "off";  // one rank speaks
+    if (rank != 0) {  // one rank speaks; the others' errors still reach stderr
+      cfg.runtime.progress = "off";
+      set_log_lines(false);
+    }
   }
   // One writer per record: rank 0 (a sweep's child adopts the lock its sweep took; anyone else
   // waits for nothing and is told who holds it).
