@@ -68,7 +68,10 @@ std::vector<float> InferenceEngine::score(DecoderModel& model, const std::vector
   for (size_t i = 0; i < seqs.size(); ++i)
     lengths[i] = counted_targets(*seqs[i], max_input) > 0 ? input_length(*seqs[i], max_input) : 0;
   int64_t real = 0, computed = 0;
-  for (const auto& bucket : plan_length_buckets(lengths, cfg_)) {
+  const auto buckets = plan_length_buckets(lengths, cfg_);
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    if (!mine(b)) continue;
+    const auto& bucket = buckets[b];
     std::vector<const Encoded*> batch_seqs;
     for (size_t i : bucket) batch_seqs.push_back(seqs[i]);
     TokenBatch tb = make_token_batch(batch_seqs, max_input, dev, tokens_.pad_id);
@@ -83,6 +86,22 @@ std::vector<float> InferenceEngine::score(DecoderModel& model, const std::vector
     ledger_.add_forward(phase, tb.real_tokens, tb.computed_tokens, static_cast<int64_t>(bucket.size()));
     real += tb.real_tokens;
     computed += tb.computed_tokens;
+  }
+  if (pg_) {
+    // Positions in a bucket: 0 except at their scoring rank; the rest stay NaN (no targets).
+    const int64_t n = static_cast<int64_t>(seqs.size());
+    auto sum = torch::zeros({n + 2}, torch::kFloat64);
+    double* sp = sum.data_ptr<double>();
+    for (size_t b = 0; b < buckets.size(); ++b)
+      if (mine(b))
+        for (size_t i : buckets[b]) sp[i] = out[i];
+    sp[n] = static_cast<double>(real);
+    sp[n + 1] = static_cast<double>(computed);
+    pg_->all_reduce_sum(sum, "inference scores of " + std::to_string(n) + " sequences");
+    for (const auto& bucket : buckets)
+      for (size_t i : bucket) out[i] = static_cast<float>(sp[i]);  // exact: one float and zeros
+    real = static_cast<int64_t>(sp[n]);
+    computed = static_cast<int64_t>(sp[n + 1]);
   }
   last_efficiency_ = computed ? static_cast<double>(real) / computed : 1.0;
   return out;
@@ -125,7 +144,10 @@ torch::Tensor InferenceEngine::embeddings(DecoderModel& model, const std::vector
     lengths[i] = std::min<int64_t>(static_cast<int64_t>(tokens_.full.at(ids[i]).ids.size()), max_len);
   auto out = torch::zeros({static_cast<int64_t>(ids.size()), d}, torch::kFloat32);
   int64_t real = 0, computed = 0;
-  for (const auto& bucket : plan_length_buckets(lengths, cfg_)) {
+  const auto buckets = plan_length_buckets(lengths, cfg_);
+  for (size_t bi = 0; bi < buckets.size(); ++bi) {
+    if (!mine(bi)) continue;
+    const auto& bucket = buckets[bi];
     const int64_t B = static_cast<int64_t>(bucket.size());
     const int64_t T = lengths[bucket.front()];
     auto tokens = torch::full({B, T}, static_cast<int64_t>(tokens_.pad_id), torch::kInt64);
@@ -154,6 +176,14 @@ torch::Tensor InferenceEngine::embeddings(DecoderModel& model, const std::vector
     ledger_.add_forward(phase, batch_real, B * T, B);
     real += batch_real;
     computed += B * T;
+  }
+  if (pg_) {
+    // Rows of other ranks' buckets are zero here: the sum is every row, exactly.
+    pg_->all_reduce_sum(out, "embeddings of " + std::to_string(ids.size()) + " samples");
+    auto counts = torch::tensor({static_cast<double>(real), static_cast<double>(computed)}, torch::kFloat64);
+    pg_->all_reduce_sum(counts, "embedding token counts");
+    real = static_cast<int64_t>(counts[0].item<double>());
+    computed = static_cast<int64_t>(counts[1].item<double>());
   }
   last_efficiency_ = computed ? static_cast<double>(real) / computed : 1.0;
   return out;

@@ -4,6 +4,7 @@
 // tokens counted under the phase the caller names.
 #pragma once
 
+#include "core/distributed.h"
 #include "core/ledger.h"
 #include "core/model.h"
 #include "core/pool.h"
@@ -44,6 +45,13 @@ class InferenceEngine {
   // Mean target-token loss of arbitrary sequences (perturbed prompts, suites).
   std::vector<float> loss_of(DecoderModel& model, const std::vector<Encoded>& seqs, Phase phase);
 
+  // Data-parallel scoring (core/distributed.h): the length buckets of every call are planned alike
+  // on every rank and dealt round-robin (bucket b to rank b mod W); each rank scores its buckets and
+  // one all-reduce (a sum in which each position has one non-zero term) hands every rank every
+  // result in the caller's order, bit for bit what one rank computes for those buckets. Every rank
+  // must make the same calls. The ledger counts this rank's tokens only. Null: alone.
+  void set_process_group(ProcessGroupPtr pg) { pg_ = pg && pg->size() > 1 ? std::move(pg) : nullptr; }
+
   // real tokens / computed tokens of the last call.
   double last_padding_efficiency() const { return last_efficiency_; }
 
@@ -53,6 +61,8 @@ class InferenceEngine {
   torch::Device device_;
   InferenceConfig cfg_;
   double last_efficiency_ = 1.0;
+  ProcessGroupPtr pg_;
+  bool mine(size_t bucket) const { return !pg_ || static_cast<int>(bucket % static_cast<size_t>(pg_->size())) == pg_->rank(); }
 
   // Mean target loss of each sequence (NaN without targets), bucketed by length.
   std::vector<float> score(DecoderModel& model, const std::vector<const Encoded*>& seqs, Phase phase);

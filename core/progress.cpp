@@ -1,6 +1,8 @@
 // Progress lines; see progress.h.
 #include "core/progress.h"
 
+#include <atomic>
+
 #include "core/ledger.h"
 
 #include <unistd.h>
@@ -55,7 +57,14 @@ void Progress::note(const std::string& line) {
   if (enabled()) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
+namespace {
+std::atomic<bool> g_log_lines{true};
+}  // namespace
+
+void set_log_lines(bool on) { g_log_lines = on; }
+
 void log_line(const std::string& line) {
+  if (!g_log_lines) return;
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
 }

@@ -29,5 +29,7 @@ class Progress {
 
 // A line that is always printed (stderr), for the demo's top-level stages.
 void log_line(const std::string& line);
+// Off: log_line prints nothing (data-parallel ranks other than 0, whose lines repeat rank 0's).
+void set_log_lines(bool on);
 
 }  // namespace lb

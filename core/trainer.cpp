@@ -245,7 +245,8 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
     opt_->zero_grad();
     double loss_sum = 0;
     int64_t step_tokens = 0;
-    for (const auto& micro : micro_batches(batch, mbs, max_input)) {
+    if (pg_) step_tokens = forward_backward_shard(batch, mbs, max_input, n_valid, phase, lr, fb, slot, loss_sum);
+    else for (const auto& micro : micro_batches(batch, mbs, max_input)) {
       std::vector<const Encoded*> seqs;
       for (size_t i : micro) seqs.push_back(&tokens_.full[batch[i]]);
       TokenBatch tb = make_token_batch(seqs, max_input, device_, tokens_.pad_id);
@@ -287,6 +288,7 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
     }
     fb.tokens += step_tokens;
     if (n_valid == 0) continue;  // nothing to learn from (every response truncated away): no step
+    if (pg_) all_reduce_gradients();
 
     if (gradient_sketch()) {
       ++sketched_steps_;
@@ -331,6 +333,117 @@ RoundFeedback Trainer::train_round(const std::vector<SampleId>& ids, int epochs,
   fb.seconds = now_seconds() - t_start;
   ++round_;
   return fb;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data parallelism (trainer.h, set_process_group).
+
+void Trainer::set_process_group(ProcessGroupPtr pg) {
+  pg_ = pg && pg->size() > 1 ? std::move(pg) : nullptr;
+  if (!pg_) return;
+  // Every rank starts from rank 0's weights (they are built from the same seed; this makes sure).
+  std::vector<torch::Tensor> flat;
+  for (const auto& p : params_) flat.push_back(p.detach().reshape({-1}).to(torch::kCPU, torch::kFloat32));
+  torch::Tensor all = torch::cat(flat);
+  pg_->broadcast(all, 0, "rank 0's trainable weights");
+  torch::NoGradGuard no_grad;
+  int64_t offset = 0;
+  for (auto& p : params_) {
+    p.copy_(all.narrow(0, offset, p.numel()).view(p.sizes()));
+    offset += p.numel();
+  }
+}
+
+void Trainer::all_reduce_gradients() {
+  std::vector<torch::Tensor> bufs;
+  bufs.reserve(params_.size() + 1);
+  auto defined = torch::zeros({static_cast<int64_t>(params_.size())}, torch::kFloat32);
+  float* dp = defined.data_ptr<float>();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& g = params_[i].grad();
+    dp[i] = g.defined() ? 1.0f : 0.0f;
+    if (g.defined() && g.scalar_type() == torch::kFloat32) bufs.push_back(g.detach());  // reduced in place
+    else bufs.push_back(g.defined() ? g.detach().to(torch::kFloat32) : torch::zeros(params_[i].sizes(), params_[i].options().dtype(torch::kFloat32)));
+  }
+  bufs.push_back(defined);
+  pg_->all_reduce_sum(bufs, "gradients of optimizer step " + std::to_string(step_));
+  const float* sum_defined = bufs.back().data_ptr<float>();
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    if (sum_defined[i] == 0.0f) continue;  // undefined on every rank: AdamW skips it everywhere
+    if (!p.grad().defined()) p.mutable_grad() = bufs[i].to(p.dtype());
+    else if (!p.grad().is_same(bufs[i]) && bufs[i].data_ptr() != p.grad().data_ptr()) p.grad().copy_(bufs[i]);
+  }
+}
+
+int64_t Trainer::forward_backward_shard(const std::vector<SampleId>& batch, int64_t mbs, int64_t max_input,
+                                        int64_t n_valid, Phase phase, double lr, RoundFeedback& fb,
+                                        std::unordered_map<SampleId, size_t>& slot, double& loss_sum) {
+  const size_t W = static_cast<size_t>(pg_->size()), R = static_cast<size_t>(pg_->rank());
+  // This rank's share: the batch's positions R, R+W, R+2W, ... (slot k holds position R + k*W).
+  std::vector<SampleId> mine;
+  for (size_t pos = R; pos < batch.size(); pos += W) mine.push_back(batch[pos]);
+  const int64_t slots = static_cast<int64_t>((batch.size() + W - 1) / W);
+  // What every rank hands the others: [loss of each slot][1 where it has targets][real tokens].
+  auto local = torch::zeros({2 * slots + 1}, torch::kFloat64);
+  double* lp = local.data_ptr<double>();
+  int64_t my_tokens = 0;
+  if (!mine.empty())
+    for (const auto& micro : micro_batches(mine, mbs, max_input)) {
+      std::vector<const Encoded*> seqs;
+      for (size_t i : micro) seqs.push_back(&tokens_.full[mine[i]]);
+      TokenBatch tb = make_token_batch(seqs, max_input, device_, tokens_.pad_id);
+      torch::Tensor means;
+      {
+        AutocastGuard autocast(device_, cfg_.bf16);
+        means = per_sample_mean_loss(model_->forward(tb.inputs), tb);
+      }
+      auto host = means.detach().to(torch::kCPU);
+      const float* lv = host.data_ptr<float>();
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        lp[micro[i]] = lv[i];
+        lp[slots + static_cast<int64_t>(micro[i])] = tb.counts[i] > 0 ? 1.0 : 0.0;
+      }
+      if (n_valid > 0) {
+        auto valid = (tb.target_counts > 0).to(torch::kFloat32);
+        auto loss = (means * valid).sum() / static_cast<double>(n_valid);
+        loss.backward();
+        ledger_.add_backward(phase, tb.real_tokens);
+      }
+      ledger_.add_forward(phase, tb.real_tokens, tb.computed_tokens, static_cast<int64_t>(seqs.size()));
+      my_tokens += tb.real_tokens;
+    }
+  lp[2 * slots] = static_cast<double>(my_tokens);
+  const torch::Tensor all = pg_->all_gather(local, "per-sample losses of optimizer step " + std::to_string(step_));
+  const auto acc = all.accessor<double, 2>();
+  // The whole batch in its own order, as one rank sees it: the same check, ids and losses.
+  std::vector<SampleId> bad;
+  for (size_t pos = 0; pos < batch.size(); ++pos) {
+    const size_t r = pos % W, k = pos / W;
+    if (acc[r][slots + k] > 0 && !std::isfinite(acc[r][k])) bad.push_back(batch[pos]);
+  }
+  if (!bad.empty())
+    throw TrainingError("training loss is NaN or infinite at optimizer step " + std::to_string(step_) + " (round " +
+                        std::to_string(round_) + ", lr " + std::to_string(lr) + ") for samples " + ids_text(bad) +
+                        " of the batch [" + ids_text(batch) + "]; lower train.lr (or raise warm-up / clipping), and check those samples' data");
+  for (size_t pos = 0; pos < batch.size(); ++pos) {
+    const size_t r = pos % W, k = pos / W;
+    const bool has_targets = acc[r][slots + k] > 0;
+    const float lv = static_cast<float>(acc[r][k]);  // exact: a float went in
+    const float v = has_targets ? lv : std::numeric_limits<float>::quiet_NaN();
+    auto [it, inserted] = slot.emplace(batch[pos], fb.ids.size());
+    if (inserted) {
+      fb.ids.push_back(batch[pos]);
+      fb.losses.push_back(v);
+    } else {
+      fb.losses[it->second] = v;
+    }
+    if (has_targets) loss_sum += lv;
+  }
+  int64_t tokens = 0;
+  for (size_t r = 0; r < W; ++r) tokens += static_cast<int64_t>(acc[r][2 * slots]);
+  return tokens;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 // (LEAD's loss-change estimate).
 #pragma once
 
+#include "core/distributed.h"
 #include "core/ledger.h"
 #include "core/model.h"
 #include "core/pool.h"
@@ -16,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace lb {
@@ -107,6 +109,16 @@ class Trainer {
   // Optimizer steps whose gradient was sketched, over this trainer's life.
   int64_t sketched_steps() const { return sketched_steps_; }
   int64_t step() const { return step_; }
+  // Data parallelism (core/distributed.h): with a process group of W ranks, every optimizer batch
+  // is split among the ranks (positions r, r+W, ... go to rank r, each cut into micro-batches of
+  // micro_batch_size), the gradients are summed over the ranks in one flat all-reduce (each rank's
+  // loss is already divided by the whole batch's sample count, so the sum is the one-rank gradient),
+  // and every rank clips and steps the same gradient. Per-sample losses and token counts are
+  // all-gathered into the batch's order, and the sketch reads the summed gradient: RoundFeedback is
+  // the same on every rank, so selectors decide alike everywhere. Every rank must call train_round
+  // with the same ids. Setting it broadcasts rank 0's trainable weights (as DDP does). Null: alone.
+  void set_process_group(ProcessGroupPtr pg);
+  const ProcessGroupPtr& process_group() const { return pg_; }
   DecoderModel& model() { return model_; }
   const TrainConfig& config() const { return cfg_; }
 
@@ -132,6 +144,7 @@ class Trainer {
   bool sketch_ready_ = false;   // countsketch buckets and signs built (on first use)
   int64_t sketched_steps_ = 0;
 
+  ProcessGroupPtr pg_;                        // data-parallel ranks; null: this process alone
   std::vector<torch::Tensor> params_;         // model_->trainable_parameters(), the optimizer's
   std::vector<std::string> param_names_;      // their named_parameters names (checkpoints)
   std::vector<torch::Tensor> sketch_params_;  // last_block / all: parameters whose gradients are sketched
@@ -140,6 +153,14 @@ class Trainer {
   torch::Tensor current_sketch();             // the current .grad of the tracked parameters, 1-D float32
   void build_countsketch();                   // sketch_index_ / sketch_sign_
   void set_lr(double lr);
+  // Sums every trainable parameter's gradient over the ranks (one flat buffer); a gradient stays
+  // undefined only where it is undefined on every rank, as AdamW then skips it alike.
+  void all_reduce_gradients();
+  // Data-parallel forward/backward of this rank's share of `batch`; fills fb's ids and losses, in
+  // the batch's order, from every rank's, and returns the batch's real tokens (all ranks).
+  int64_t forward_backward_shard(const std::vector<SampleId>& batch, int64_t mbs, int64_t max_input, int64_t n_valid,
+                                 Phase phase, double lr, RoundFeedback& fb,
+                                 std::unordered_map<SampleId, size_t>& slot, double& loss_sum);
   // Positions into `batch` of each forward/backward of one optimizer step (length_micro_batches).
   std::vector<std::vector<size_t>> micro_batches(const std::vector<SampleId>& batch, int64_t mbs, int64_t max_input) const;
 };

@@ -124,6 +124,7 @@ struct RuntimeConfig {
   std::string progress = "auto";        // auto (on a terminal) | on | off
   bool save_predictions = false;        // also write <record>.predictions.jsonl (what the model answered)
   bool reuse_offline = true;            // reuse LEAD's offline stage across runs from cache_dir/results (core/result_cache.h)
+  double dist_timeout = 300;            // seconds a collective waits for the other data-parallel ranks
 
   template <class V> void visit(V& v) {
     v.field("device", device, "auto (CUDA when present) | cpu | cuda; --device overrides");
@@ -135,6 +136,8 @@ struct RuntimeConfig {
             "write the model's answer to every suite item beside the record (<record>.predictions.jsonl), to inspect or re-score");
     v.field("reuse_offline", reuse_offline,
             "reuse LEAD's offline stage (warm-up model, IFD, base-model losses) from cache_dir/results when a run with the same content key computed it (LEAD's ablations of one seed): bit-identical results, the measured cost charged and the reuse listed in the record's `reused`");
+    v.field("dist_timeout", dist_timeout,
+            "data-parallel runs (RANK/WORLD_SIZE set, or run --nproc N): seconds a collective or the rendezvous waits for the other ranks before the run stops with an error naming it", Positive{});
   }
 };
 

@@ -17,6 +17,7 @@
 #include "experiments/base_model.h"
 #include "experiments/cli.h"
 #include "experiments/plots.h"
+#include "experiments/launch.h"
 #include "experiments/real_run.h"
 #include "experiments/record.h"
 #include "experiments/record_lock.h"
@@ -26,6 +27,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -90,6 +93,16 @@ std::unique_ptr<Selector> make_selector(const ExperimentConfig& cfg, const std::
 }
 
 bool selector_uses_proxy(const std::string& name) { return name == "superfiltering"; }
+
+// Test hook for the rank-failure tests: LEADBENCH_FAULT_KILL_RANK=R kills rank R (SIGKILL, as the
+// OOM killer would) after its first training round.
+void kill_rank_for_test(int rank, int64_t round) {
+  const char* v = std::getenv("LEADBENCH_FAULT_KILL_RANK");
+  if (v && round == 0 && std::to_string(rank) == v) {
+    std::cerr << "leadbench run: rank " << rank << ": killed by LEADBENCH_FAULT_KILL_RANK (a test of rank failures)\n";
+    std::raise(SIGKILL);
+  }
+}
 
 void apply_runtime(const ExperimentConfig& cfg) {
   set_threads(cfg.runtime.threads);
@@ -211,6 +224,9 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   DecoderModel tuned = trainable_copy(base.model, cfg.lora, seeds.init);
   Trainer trainer(tuned, cfg.train, tokens, ledger, device, seeds.data_order);
   InferenceEngine engine(tokens, ledger, device, cfg.inference);
+  const ProcessGroupPtr& pg = options.process_group;
+  trainer.set_process_group(pg);
+  engine.set_process_group(pg);
   const int64_t pool_n = static_cast<int64_t>(pool.size());
   int64_t budget = static_cast<int64_t>(std::llround(cfg.selection.budget_fraction * static_cast<double>(pool_n)));
   budget = std::max<int64_t>(1, std::min(budget, pool_n));
@@ -224,7 +240,11 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   SelectionContext ctx{pool, tokens, trainer, engine, ledger, budget, seeds, cfg.train.epochs, {}, {}, {}};
   // Offline work repeated across a sweep's runs (LEAD's offline stage, shared by its ablations) is
   // reused from runtime.cache_dir, keyed by content (core/result_cache.h); the record says so.
-  ResultCache result_cache(cfg.runtime.reuse_offline && cfg.selection.selector == "lead" ? cfg.runtime.cache_dir : "");
+  // Not with data-parallel ranks: a hit on one rank and a miss on another would part their collectives.
+  if (pg && cfg.runtime.reuse_offline && cfg.selection.selector == "lead")
+    stage("run " + label + ": runtime.reuse_offline is not used with " + std::to_string(pg->size()) +
+          " data-parallel ranks: LEAD's offline stage is computed (the same values a reuse would give)");
+  ResultCache result_cache(!pg && cfg.runtime.reuse_offline && cfg.selection.selector == "lead" ? cfg.runtime.cache_dir : "");
   if (result_cache.enabled()) {
     DecoderModel start = trainable_copy(base.model, cfg.lora, seeds.init);
     ctx.cache = &result_cache;
@@ -246,6 +266,7 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
     uint64_t s = Rng::derive(seeds.data_order, "make_trainer." + std::to_string(warm_counter++)).next_u64();
     auto t = std::make_unique<Trainer>(m, cfg.train, tokens, ledger, device, s);
     t->set_gradient_sketch(false);  // warm-up models: nobody reads their sketch
+    t->set_process_group(pg);
     return t;
   };
 
@@ -282,6 +303,7 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
       if (!round) break;
       if (round->ids.empty()) continue;
       RoundFeedback fb = trainer.train_round(round->ids, std::max(1, round->epochs));
+      if (pg) kill_rank_for_test(pg->rank(), r);
       {
         auto scope = ledger.scope(Phase::selection);
         selector->observe(ctx, fb);
@@ -323,6 +345,33 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
   } else {
     stage("run " + label + ": the base model without training (discrimination check)");
   }
+
+  if (pg) {
+    // Each rank counted the tokens it computed; the record counts every rank's. Seconds: rank 0's.
+    auto counts = torch::zeros({kPhaseCount, 4}, torch::kInt64);
+    auto c = counts.accessor<int64_t, 2>();
+    for (int p = 0; p < kPhaseCount; ++p) {
+      const auto& st = ledger.stats(static_cast<Phase>(p));
+      c[p][0] = st.forward_tokens;
+      c[p][1] = st.backward_tokens;
+      c[p][2] = st.computed_tokens;
+      c[p][3] = st.samples;
+    }
+    const auto own = counts.clone();
+    pg->all_reduce_sum(counts, "the ledger's token counts");
+    const auto o = own.accessor<int64_t, 2>();
+    for (int p = 0; p < kPhaseCount; ++p) {
+      PhaseStats others;
+      others.forward_tokens = c[p][0] - o[p][0];
+      others.backward_tokens = c[p][1] - o[p][1];
+      others.computed_tokens = c[p][2] - o[p][2];
+      others.samples = c[p][3] - o[p][3];
+      ledger.add_measured(static_cast<Phase>(p), others);
+    }
+  }
+  // Evaluation is not sharded: the weights are the same on every rank, rank 0 evaluates and writes
+  // the record, the others are done.
+  if (pg && pg->rank() != 0) return nlohmann::json::object();
 
   // Evaluation on every suite.
   tuned->eval();
@@ -427,6 +476,11 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
                      {"uids", uids}};
   rec["rounds"] = rounds;
   if (!result_cache.reused().empty()) rec["reused"] = result_cache.reused();
+  if (pg)
+    rec["distributed"] = {{"world_size", pg->size()},
+                          {"backend", "gloo"},
+                          {"how", "data-parallel: every optimizer batch and every scoring pass shared among the ranks, "
+                                  "gradients summed by all-reduce; tokens counted over all ranks, seconds are rank 0's"}};
   {
     // The fair-training rule (paper/FAIRNESS.md): the record carries any mismatch with the static
     // protocol's compute, and the tables mark it beside the score.
@@ -523,13 +577,16 @@ std::string run_usage() {
          "  --skip-existing  exit at once when FILE already holds a record with the same config hash\n"
          "  While it runs it holds FILE.lock; a second run of the same FILE exits at once with 75.\n"
          "  --list-keys      print every config key with its value and the reason for its default\n"
+         "  --nproc N        N data-parallel ranks on this machine (Gloo on CPU): each trains its share of every\n"
+         "                   batch; rank 0 writes the record. Under torchrun or srun (RANK, WORLD_SIZE, MASTER_ADDR,\n"
+         "                   MASTER_PORT set) every process is a rank without --nproc; runtime.dist_timeout bounds each collective\n"
          "  selectors: " + selector_list() + "\n";
 }
 
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& args) {
-  ParsedArgs p = parse_args(args, {"--out"}, {"--skip-existing", "--list-keys"});
+  ParsedArgs p = parse_args(args, {"--out", "--nproc"}, {"--skip-existing", "--list-keys"});
   if (p.common.help) {
     std::cout << run_usage();
     return 0;
@@ -542,34 +599,100 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   if (p.positional.size() != 1) throw UsageError("run needs exactly one CONFIG file\n" + run_usage());
   const std::string path = p.positional[0];
+  const DistEnv env = dist_env_from_environment();  // checked before any work
+  int nproc = 1;
+  if (p.has("--nproc")) {
+    const std::string v = p.value("--nproc");
+    try {
+      size_t used = 0;
+      nproc = std::stoi(v, &used);
+      if (used != v.size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw UsageError("--nproc needs a whole number of ranks (got '" + v + "')");
+    }
+    if (nproc < 1 || nproc > 256) throw UsageError("--nproc " + v + " is outside 1..256");
+    if (!env.source.empty())
+      throw UsageError("--nproc " + v + " starts its own ranks, but this process is already rank " + std::to_string(env.rank) +
+                       " of " + std::to_string(env.world_size) + " (from " + (env.source == "slurm" ? "SLURM_PROCID/SLURM_NTASKS" : "RANK/WORLD_SIZE") +
+                       "); drop --nproc under torchrun or srun, or unset those variables");
+  }
   ConfigSources sources;
   ExperimentConfig cfg = load_experiment_config(path, p.overrides, &sources);
   apply_cli_runtime(cfg, p.common);
   validate_experiment_config(cfg, path, &sources);  // every rule, before any work
   std::string record_path = p.value("--out", default_record_path(cfg));
-  // One writer per record: a sweep's child adopts the lock its sweep took; anyone else waits for
-  // nothing and is told who holds it.
-  RecordLock lock = RecordLock::acquire_for_run(record_path);
-  if (!lock.held()) {
-    std::cerr << "leadbench run: " << lock.busy_message(record_path)
-              << "; wait for it to finish (or stop that process) and run again\n";
-    return kRecordBusyExitCode;
-  }
-  remove_stale_record_temporaries(record_path);
-  if (p.has("--skip-existing") && file_exists(record_path)) {
-    try {
-      RunRecord r = read_run_record(record_path);
-      if (r.config_hash == experiment_config_hash(cfg)) {
-        log_line("run: " + record_path + " already holds this run (config hash " + r.config_hash + "); skipping");
-        return 0;
+  if (nproc > 1) {
+    // The parent only starts, watches and stops its ranks: each child runs this command again.
+    std::vector<std::string> child_args;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--nproc") {
+        ++i;
+        continue;
       }
-    } catch (const std::exception& e) {
-      log_line("run: existing record unusable (" + std::string(e.what()) + "); running again");
+      if (args[i].rfind("--nproc=", 0) == 0) continue;
+      child_args.push_back(args[i]);
+    }
+    return launch_local_ranks(nproc, child_args);
+  }
+  const int world = env.world_size;
+  const int rank = env.rank;
+  if (world > 1) {
+    if (cfg.runtime.threads == 0) {
+      // The ranks of one machine share its cores (as torchrun's OMP_NUM_THREADS=1 default intends).
+      const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      cfg.runtime.threads = std::max(1, hw / std::max(1, env.local_world_size));
+    }
+    if (rank != 0) {  // one rank speaks; the others' errors still reach stderr
+      cfg.runtime.progress = "off";
+      set_log_lines(false);
     }
   }
-  apply_runtime(cfg);
+  // One writer per record: rank 0 (a sweep's child adopts the lock its sweep took; anyone else
+  // waits for nothing and is told who holds it).
+  RecordLock lock;
+  if (rank == 0) {
+    lock = RecordLock::acquire_for_run(record_path);
+    if (!lock.held()) {
+      std::cerr << "leadbench run: " << lock.busy_message(record_path)
+                << "; wait for it to finish (or stop that process) and run again\n";
+      if (world == 1) return kRecordBusyExitCode;
+    }
+  }
   RunOptions opt;
+  opt.process_group = ProcessGroup::create(env, std::chrono::milliseconds(static_cast<int64_t>(cfg.runtime.dist_timeout * 1000)));
+  // Rank 0 decides whether the run happens; the others follow (0: run, 1: skip, 2: record busy).
+  int decision = 0;
+  if (rank == 0) {
+    if (!lock.held()) decision = 2;
+    else {
+      remove_stale_record_temporaries(record_path);
+      if (p.has("--skip-existing") && file_exists(record_path)) {
+        try {
+          RunRecord r = read_run_record(record_path);
+          if (r.config_hash == experiment_config_hash(cfg)) {
+            log_line("run: " + record_path + " already holds this run (config hash " + r.config_hash + "); skipping");
+            decision = 1;
+          }
+        } catch (const std::exception& e) {
+          log_line("run: existing record unusable (" + std::string(e.what()) + "); running again");
+        }
+      }
+    }
+  }
+  if (opt.process_group) {
+    auto d = torch::tensor({static_cast<int64_t>(decision)}, torch::kInt64);
+    opt.process_group->broadcast(d, 0, "rank 0's decision to run");
+    decision = static_cast<int>(d.item<int64_t>());
+    if (rank == 0)
+      log_line("run: " + std::to_string(world) + " data-parallel ranks (Gloo" +
+               (env.source == "slurm" ? ", from srun" : "") + "), " + std::to_string(cfg.runtime.threads) +
+               " threads each; rank 0 writes " + record_path);
+  }
+  if (decision == 1) return 0;
+  if (decision == 2) return kRecordBusyExitCode;
+  apply_runtime(cfg);
   opt.record_path = record_path;
+  opt.write_record = rank == 0;
   execute_run(cfg, opt);
   return 0;
 }

@@ -3,6 +3,7 @@
 // `demo` commands, and `probe`.
 #pragma once
 
+#include "core/distributed.h"
 #include "experiments/experiment_config.h"
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,9 @@ struct RunOptions {
   std::string record_path;     // "" = runtime.out_dir / run_record_file_name(...)
   std::string command;         // recorded in the record ("" = this process's command line)
   bool write_record = true;
+  // Data-parallel ranks (core/distributed.h): the trainer, its warm-up trainers and the inference
+  // engine share every batch among them; every rank runs the same run, rank 0 alone writes. Null: alone.
+  ProcessGroupPtr process_group;
 };
 
 // Executes the run and returns its record (also written to record_path unless write_record is off).
@@ -28,7 +32,8 @@ std::string default_record_path(const ExperimentConfig& cfg);
 // <executable>/../experiments/configs, then ./experiments/configs.
 std::string find_shipped_config(const std::string& file_name);
 
-// `leadbench run CONFIG [key=value ...] [--out FILE] [--skip-existing]`.
+// `leadbench run CONFIG [key=value ...] [--out FILE] [--skip-existing] [--nproc N]`; data-parallel
+// when RANK/WORLD_SIZE (torchrun, srun) are set or --nproc N starts N local ranks.
 int cmd_run(const std::vector<std::string>& args);
 // `leadbench demo [--quick] [key=value ...] [--out DIR] [--resume]`.
 int cmd_demo(const std::vector<std::string>& args);

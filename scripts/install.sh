@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages leadbench needs, only those that are missing (fast when all are there).
 set -euo pipefail
 pkgs=(cmake g++ make git ccache libtorch-dev libopenblas0-openmp libeigen3-dev libboost-dev
-      nlohmann-json3-dev catch2 libbenchmark-dev zlib1g-dev libpcre2-dev libutf8proc-dev pkg-config bubblewrap python3 gnuplot-nox)
+      nlohmann-json3-dev catch2 libbenchmark-dev zlib1g-dev libpcre2-dev libutf8proc-dev libgloo-dev pkg-config bubblewrap python3 gnuplot-nox)
 # A single-node Slurm for the sweep test against a real controller (scripts/slurm_local.sh, tests/slurm/).
 pkgs+=(slurm-wlm munge)
 missing=()
