@@ -46,9 +46,14 @@ std::string host_name() {
   return host;
 }
 
+// This process's command line with the program named by its file name only, as records name it
+// ("leadbench run ..."): the folder it was started from is a path of this machine.
 std::string own_command() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t end_of_program = raw.find('\0');
+  const size_t slash = raw.rfind('/', end_of_program);
+  if (slash != std::string::npos) raw.erase(0, slash + 1);
   for (char& c : raw)
     if (c == '\0') c = ' ';
   while (!raw.empty() && raw.back() == ' ') raw.pop_back();

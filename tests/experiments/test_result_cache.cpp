@@ -71,6 +71,9 @@ TEST_CASE("result cache: a LEAD ablation reuses the offline stage, bit-identical
   const nlohmann::json& note = reused["reused"][0];
   CHECK(note["what"] == "lead-offline");
   CHECK(note["measured"].contains("date"));
+  // The program is named by its file name, not by this machine's path to it.
+  const std::string command = note["measured"]["command"].get<std::string>();
+  CHECK(command.substr(0, command.find(' ')).find('/') == std::string::npos);
   // Charged what the first run measured for the same work, tokens and seconds.
   for (const char* phase : {"offline_training", "offline_inference"}) {
     INFO(phase);
