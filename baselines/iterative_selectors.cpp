@@ -34,7 +34,9 @@ void IterativeSelector::prepare(SelectionContext& ctx) {
   int rounds = planned_rounds();
   if (rounds <= 0) throw std::invalid_argument(name() + ": the number of rounds must be positive, got " + std::to_string(rounds));
   rounds = static_cast<int>(std::min<int64_t>(rounds, ctx.budget));  // no empty rounds
-  sizes_ = split_evenly(ctx.budget, rounds);
+  sizes_ = ctx.full_batch_rounds ? split_in_batches(ctx.budget, rounds, ctx.trainer.config().batch_size)
+                                 : split_evenly(ctx.budget, rounds);
+  full_batch_rounds_ = ctx.full_batch_rounds;
   taken_.assign(ctx.pool.size(), 0);
   selected_.clear();
   rounds_ = nlohmann::json::array();
@@ -108,6 +110,7 @@ nlohmann::json IterativeSelector::telemetry() const {
   t["selector"] = name();
   t["train_mode"] = cfg_.train_mode;
   t["round_sizes"] = sizes_;
+  t["full_batch_rounds"] = full_batch_rounds_;
   t["selected"] = static_cast<int64_t>(selected_.size());
   int64_t tokens = 0, samples = 0;
   double seconds = 0;

@@ -24,7 +24,8 @@ class IterativeSelector : public Selector {
   std::optional<Round> next_round(SelectionContext& ctx) override;
   nlohmann::json telemetry() const override;
   const std::vector<SampleId>& selected() const { return selected_; }
-  // Planned number of new samples per round (sums to the budget).
+  // Planned number of new samples per round (sums to the budget; whole batches but for the last
+  // round's remainder under ctx.full_batch_rounds, see split_in_batches).
   const std::vector<int64_t>& round_sizes() const { return sizes_; }
 
  protected:
@@ -41,6 +42,7 @@ class IterativeSelector : public Selector {
 
  private:
   std::vector<int64_t> sizes_;
+  bool full_batch_rounds_ = false;
   std::vector<uint8_t> taken_;
   size_t round_ = 0;
   bool prepared_ = false;

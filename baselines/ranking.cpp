@@ -93,4 +93,13 @@ std::vector<int64_t> split_evenly(int64_t total, int parts) {
   return out;
 }
 
+std::vector<int64_t> split_in_batches(int64_t total, int parts, int64_t batch) {
+  if (parts <= 0) throw std::invalid_argument("split_in_batches: parts must be positive, got " + std::to_string(parts));
+  if (batch <= 0 || total / batch < parts) return split_evenly(total, parts);
+  std::vector<int64_t> out = split_evenly(total / batch, parts);
+  for (int64_t& n : out) n *= batch;
+  out.back() += total % batch;
+  return out;
+}
+
 }  // namespace lb

@@ -31,5 +31,10 @@ double prompt_uncertainty(float original_loss, const std::vector<float>& perturb
 
 // Splits `total` into `parts` sizes as even as possible (earlier parts get the remainder).
 std::vector<int64_t> split_evenly(int64_t total, int parts);
+// Splits `total` into `parts` sizes that are whole multiples of `batch`, as even as possible in
+// batches (earlier parts get the extra batch), with the remainder total % batch added to the last
+// part: one pass over all parts then takes ceil(total / batch) optimizer steps, as one pass over
+// `total` samples does. With fewer whole batches than parts (or batch <= 0) it is split_evenly.
+std::vector<int64_t> split_in_batches(int64_t total, int parts, int64_t batch);
 
 }  // namespace lb

@@ -55,6 +55,11 @@ struct SelectionContext {
   // model's and the tokens' content hashes and every config section that shapes offline work.
   ResultCache* cache = nullptr;
   nlohmann::json cache_context = nlohmann::json::object();
+  // selection.full_batch_rounds: selectors with rounds (LEAD, the iterative baselines) size them in
+  // whole batches of trainer.config().batch_size, so that they take the static protocol's optimizer
+  // steps for the same sample passes. The runner sets it from the config; false: rounds as the
+  // selector's rule gives them (the arithmetic of records made before the rule).
+  bool full_batch_rounds = false;
 };
 
 class Selector {

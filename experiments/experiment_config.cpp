@@ -16,7 +16,8 @@ nlohmann::json experiment_config_json(const ExperimentConfig& cfg) { return conf
 
 namespace {
 // Selection knobs added after results were committed, left out of the hash at their neutral value:
-// lead.min_round_samples = 0 (no round floor), selection.fixed_ids_from = "" (no replay list) and
+// lead.min_round_samples = 0 (no round floor), selection.fixed_ids_from = "" (no replay list),
+// selection.full_batch_rounds = false (rounds with partial batches) and
 // train.length_micro_batches = false (micro-batches in the batch's order).
 void drop_neutral_selection_fields(nlohmann::json& config) {
   auto erase_if = [](nlohmann::json& section, const char* key, const nlohmann::json& neutral) {
@@ -26,6 +27,18 @@ void drop_neutral_selection_fields(nlohmann::json& config) {
   };
   if (config.contains("lead")) erase_if(config["lead"], "min_round_samples", 0);
   if (config.contains("selection")) erase_if(config["selection"], "fixed_ids_from", "");
+  // selection.full_batch_rounds: no effect on selectors without rounds (static ones, fixed, base),
+  // so never hashed for them; for the others hashed when true (false is the older arithmetic).
+  if (config.contains("selection") && config["selection"].is_object()) {
+    nlohmann::json& selection = config["selection"];
+    const nlohmann::json selector = selection.value("selector", nlohmann::json());
+    const bool has_rounds =
+        selector.is_string() && (selector == "lead" || is_iterative_baseline(selector.get<std::string>()));
+    if (has_rounds)
+      erase_if(selection, "full_batch_rounds", false);
+    else
+      selection.erase("full_batch_rounds");
+  }
   // train.length_micro_batches = false: the arithmetic every committed record was made with.
   if (config.contains("train")) erase_if(config["train"], "length_micro_batches", false);
 }

@@ -40,6 +40,9 @@ struct SelectionConfig {
   double budget_fraction = 0.025;  // unique samples to select, as a share of the pool (paper: 2.5 %)
   int64_t max_rounds = 10000;      // runner's cap on rounds for any selector
   std::string fixed_ids_from;      // selector fixed: the samples to train (a run record, a JSON list or a file of uids)
+  // Rounds in whole batches (LEAD, iterative baselines): the fairness rule's optimizer steps
+  // (paper/FAIRNESS.md). false: the rounds of records made before the rule.
+  bool full_batch_rounds = true;
 
   template <class V> void visit(V& v) {
     v.field("selector", selector, "lead | base (no training: the discrimination check) | a baseline name (see `leadbench run --help`)");
@@ -47,6 +50,10 @@ struct SelectionConfig {
     v.field("max_rounds", max_rounds, "the runner stops any selector after this many rounds", Positive{});
     v.field("fixed_ids_from", fixed_ids_from,
             "selector fixed (the replay control) only: a run record (its selected.uids), a JSON list of uids or a file of uids, one per line");
+    v.field("full_batch_rounds", full_batch_rounds,
+            "selectors with rounds (lead, iterative_ifd, diverse_evol, prompt_uncertainty) size every round in whole batches of "
+            "train.batch_size, so that they take the static protocol's optimizer steps for the same sample passes; false: the "
+            "older rounds with a partial batch each (hashed only for those selectors, and only when true)");
   }
 };
 

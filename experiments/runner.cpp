@@ -238,6 +238,7 @@ nlohmann::json execute_run(const ExperimentConfig& cfg, const RunOptions& option
 
   uint64_t warm_counter = 0;
   SelectionContext ctx{pool, tokens, trainer, engine, ledger, budget, seeds, cfg.train.epochs, {}, {}, {}};
+  ctx.full_batch_rounds = cfg.selection.full_batch_rounds;
   // Offline work repeated across a sweep's runs (LEAD's offline stage, shared by its ablations) is
   // reused from runtime.cache_dir, keyed by content (core/result_cache.h); the record says so.
   // Not with data-parallel ranks: a hit on one rank and a miss on another would part their collectives.

@@ -434,9 +434,39 @@ int run_dependency(const SweepPlan& plan, const SweepRun& run) {
 }
 
 std::vector<const SweepRun*> sweep_start_order(const SweepPlan& plan, std::vector<const SweepRun*> todo) {
-  // Replays of another run's record go after every run they could depend on (stable otherwise).
-  std::stable_partition(todo.begin(), todo.end(), [&](const SweepRun* r) { return run_dependency(plan, *r) < 0; });
-  return todo;
+  // Plan order, except that a replay listed before the run it reads moves to just after it; the
+  // scheduler below holds a replay back while its source run is live and starts the next runs
+  // meanwhile, so that a sweep finishes seed after seed, replays included.
+  std::vector<const SweepRun*> order;
+  order.reserve(todo.size());
+  std::vector<const SweepRun*> waiting;  // replays whose source run comes later in todo
+  auto position = [&](const SweepRun* r) { return std::find(order.begin(), order.end(), r); };
+  auto place_waiting = [&]() {
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+        const SweepRun* source = &plan.runs[run_dependency(plan, **it)];
+        auto at = position(source);
+        if (at == order.end()) continue;
+        order.insert(at + 1, *it);
+        waiting.erase(it);
+        moved = true;
+        break;
+      }
+    }
+  };
+  for (const SweepRun* r : todo) {
+    const int dep = run_dependency(plan, *r);
+    const bool source_later = dep >= 0 && position(&plan.runs[dep]) == order.end() &&
+                              std::find(todo.begin(), todo.end(), &plan.runs[dep]) != todo.end();
+    if (source_later)
+      waiting.push_back(r);
+    else
+      order.push_back(r);
+    place_waiting();
+  }
+  order.insert(order.end(), waiting.begin(), waiting.end());  // a dependency cycle: left to fail
+  return order;
 }
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
@@ -527,10 +557,16 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
   size_t next = 0;
   while ((next < todo.size() && !g_sweep_signal) || !live.empty()) {
     while (!g_sweep_signal && next < todo.size() && static_cast<int>(live.size()) < jobs) {
-      // A replay whose source run is still running waits for it (it reads that run's record).
-      const int dep = run_dependency(plan, *todo[next]);
-      if (dep >= 0 && std::any_of(live.begin(), live.end(), [&](const auto& l) { return l.second.run == &plan.runs[dep]; }))
-        break;
+      // A replay whose source run is still running waits for it (it reads that run's record); the
+      // first run in order that does not wait starts instead.
+      auto waits = [&](const SweepRun* r) {
+        const int dep = run_dependency(plan, *r);
+        return dep >= 0 && std::any_of(live.begin(), live.end(), [&](const auto& l) { return l.second.run == &plan.runs[dep]; });
+      };
+      size_t pick = next;
+      while (pick < todo.size() && waits(todo[pick])) ++pick;
+      if (pick == todo.size()) break;
+      std::rotate(todo.begin() + next, todo.begin() + pick, todo.begin() + pick + 1);
       const SweepRun* r = todo[next++];
       RecordLock lock;
       if (!lock_run(*r, lock)) continue;

@@ -72,7 +72,9 @@ bool run_is_done(const SweepRun& run, std::string* why);
 // has finished: run_sweep orders the runs so and waits for it with --jobs > 1. A Slurm job array
 // does not know the order: submit the replays after the array (`--dependency=afterany`).
 int run_dependency(const SweepPlan& plan, const SweepRun& run);
-// `todo` (runs of `plan`) in the order run_sweep starts them: plan order, replays last.
+// `todo` (runs of `plan`) in the order run_sweep starts them: plan order, a replay listed before its
+// source run moved to just after it. run_sweep with --jobs > 1 starts the next run in this order
+// that is not a replay of a live run.
 std::vector<const SweepRun*> sweep_start_order(const SweepPlan& plan, std::vector<const SweepRun*> todo);
 
 struct SweepOptions {

@@ -110,8 +110,16 @@ std::vector<int64_t> largest_remainder_quotas(const std::vector<int64_t>& sizes,
   return out;
 }
 
+int64_t whole_batch_round_size(int64_t total, int64_t multiple, int64_t cap) {
+  if (multiple <= 0) return total;
+  int64_t size = (total + multiple / 2) / multiple * multiple;
+  size = std::max(size, multiple);
+  return std::min(size, cap);
+}
+
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
-                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses, int64_t min_total) {
+                          int max_uses, double rho, FineSelectScratch& scratch, int min_uses, int64_t min_total,
+                          int64_t round_multiple) {
   FineSelection out;
   auto better = [](const FineCandidate& a, const FineCandidate& b) {
     return utility_ranks_before(a.utility, a.id, b.utility, b.id);
@@ -134,14 +142,30 @@ FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* ut
     quotas[g] = std::min(group_quota(static_cast<int64_t>(groups[g].members.size()), rho), eligible);
     quota_total += quotas[g];
   }
-  if (min_total > 0 && quota_total < std::min(min_total, out.eligible)) {
+  out.quota_total = quota_total;
+  // Both rules below apportion a round size over the groups in proportion to their sizes.
+  auto apportion = [&](int64_t seats) {
     std::vector<int64_t> sizes(groups.size()), capacity(groups.size());
     for (size_t g = 0; g < groups.size(); ++g) {
       sizes[g] = static_cast<int64_t>(groups[g].members.size());
       capacity[g] = scratch.begin[g + 1] - scratch.begin[g];
     }
-    quotas = largest_remainder_quotas(sizes, capacity, min_total);
+    quotas = largest_remainder_quotas(sizes, capacity, seats);
+  };
+  int64_t round_size = quota_total;
+  if (min_total > 0 && quota_total < std::min(min_total, out.eligible)) {
+    round_size = std::min(min_total, out.eligible);
     out.floor_applied = true;
+  }
+  if (round_multiple > 0 && out.eligible > 0) {
+    const int64_t whole = whole_batch_round_size(round_size, round_multiple, out.eligible);
+    if (whole != round_size) {
+      round_size = whole;
+      out.batch_rounded = true;
+    }
+  }
+  if (out.floor_applied || out.batch_rounded) {
+    apportion(round_size);
   } else if (quota_total == 0 && out.eligible > 0) {
     out.min_one_fallback = true;
     for (size_t g = 0; g < groups.size(); ++g) quotas[g] = scratch.begin[g + 1] > scratch.begin[g] ? 1 : 0;

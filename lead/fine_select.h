@@ -12,6 +12,11 @@
 // min_total samples, the round takes min(min_total, eligible) samples instead, apportioned across
 // the task groups in proportion to their sizes by largest remainders (largest_remainder_quotas);
 // the one-per-group fallback is then never needed. A floor below the quotas' total changes nothing.
+// Whole batches (round_multiple > 0, selection.full_batch_rounds): the round's size is then moved to
+// the nearest multiple of round_multiple (halves up, at least one multiple, at most the eligible
+// count) and apportioned across the task groups by largest remainders in the same way, so that the
+// trainer steps through whole batches only and a round costs as many optimizer steps per sample
+// as the static protocol's.
 #pragma once
 
 #include "core/pool.h"
@@ -42,6 +47,8 @@ struct FineSelection {
   int64_t eligible = 0;                        // eligible samples in the cluster before this round
   bool min_one_fallback = false;
   bool floor_applied = false;                  // the round floor replaced the floor(n * rho) quotas
+  bool batch_rounded = false;                  // whole batches replaced the quotas' total
+  int64_t quota_total = 0;                     // sum of floor(n * rho) (capped by eligible) before either rule
 };
 
 int64_t group_quota(int64_t group_size, double rho);
@@ -70,7 +77,11 @@ std::vector<int64_t> largest_remainder_quotas(const std::vector<int64_t>& sizes,
 // Eligible: min_uses <= uses < max_uses (min_uses = 1 restricts a round to samples already trained).
 FineSelection fine_select(const std::vector<TaskGroup>& groups, const double* utility, const int32_t* uses,
                           int max_uses, double rho, FineSelectScratch& scratch, int min_uses = 0,
-                          int64_t min_total = 0);
+                          int64_t min_total = 0, int64_t round_multiple = 0);
+
+// The whole-batch round size for `total` samples: the nearest multiple of `multiple` (halves up),
+// at least `multiple`, at most `cap`. multiple <= 0: total unchanged.
+int64_t whole_batch_round_size(int64_t total, int64_t multiple, int64_t cap);
 
 // True when a ranks before b: higher utility, then lower id; NaN last.
 inline bool utility_ranks_before(double ua, SampleId a, double ub, SampleId b) {

@@ -65,6 +65,7 @@ void LeadSelector::prepare(SelectionContext& ctx) {
   if (!ctx.base_model || !ctx.make_trainer)
     throw std::invalid_argument("LEAD: the selection context lacks base_model or make_trainer (runner bug)");
   batch_size_ = ctx.trainer.config().batch_size;
+  full_batch_rounds_ = ctx.full_batch_rounds;
 
   // Dev split for the dev_loss reward: held out of selection, chosen with the selection seed.
   std::vector<char> held_out;
@@ -308,7 +309,7 @@ std::optional<Round> LeadSelector::select_round() {
     if (drawn < 0) break;
     if ((consolidating_ ? cluster_repeatable_ : cluster_eligible_)[drawn] > 0) {
       sel = fine_select(groups_.clusters[drawn], utility_.data(), uses_.data(), cfg_.max_uses, cfg_.rho, scratch_,
-                        consolidating_ ? 1 : 0, round_floor_);
+                        consolidating_ ? 1 : 0, round_floor_, full_batch_rounds_ ? batch_size_ : 0);
     } else {
       sel = FineSelection{};
     }
@@ -407,6 +408,10 @@ std::optional<Round> LeadSelector::select_round() {
   rec["trimmed_to_budget"] = trimmed;
   rec["min_one_fallback"] = sel.min_one_fallback;
   if (round_floor_ > 0) rec["floor_applied"] = sel.floor_applied;
+  if (full_batch_rounds_) {
+    rec["quota_total"] = sel.quota_total;
+    rec["batch_rounded"] = sel.batch_rounded;
+  }
   rec["eligible_in_cluster"] = sel.eligible;
   nlohmann::json pt = nlohmann::json::object();
   for (size_t t = 0; t < per_task.size(); ++t)
@@ -549,6 +554,7 @@ nlohmann::json LeadSelector::telemetry() const {
   j["sample_passes"] = passes_;
   j["target_sample_passes"] = target_passes_;
   j["round_floor"] = round_floor_;
+  j["full_batch_rounds"] = full_batch_rounds_;
   j["online_bookkeeping_seconds"] = bookkeeping_seconds_;
   if (training_seconds_ > 0) {
     j["training_seconds"] = training_seconds_;

@@ -14,6 +14,9 @@
 //   - the quotas floor(n * rho) of the drawn cluster add up to fewer than lead.min_round_samples
 //     (default one full batch): the floor is apportioned over the task groups by largest remainders;
 //     with min_round_samples = 0 and every quota 0: one sample per task group (fine_select.h).
+//   - selection.full_batch_rounds (the runner's default): the round's size is moved to the nearest
+//     whole number of batches by largest remainders; only the round trimmed to the budget and the
+//     last consolidation round (trimmed to the compute target) can end in a partial batch.
 //   - a NaN in-loop loss: that sample keeps its utility and is left out of the reward; a NaN
 //     utility (no response tokens) ranks last and is replaced by l + Delta L' once trained.
 //   - no gradient sketch (train.sketch = none): Delta L' = 0.
@@ -66,6 +69,10 @@ class LeadSelector : public Selector {
   // The trainer's batch size, which lead.min_round_samples = -1 resolves to; prepare() sets it from
   // the run's trainer, callers of setup() may set it first (default: TrainConfig's).
   void set_batch_size(int batch_size) { batch_size_ = batch_size; }
+  // selection.full_batch_rounds: every round's size moved to a whole number of batches
+  // (fine_select.h); prepare() sets it from the context, callers of setup() may set it first.
+  void set_full_batch_rounds(bool on) { full_batch_rounds_ = on; }
+  bool full_batch_rounds() const { return full_batch_rounds_; }
   int64_t round_floor() const { return round_floor_; }
   const std::vector<double>& utility() const { return utility_; }
   const std::vector<int32_t>& uses() const { return uses_; }
@@ -117,6 +124,7 @@ class LeadSelector : public Selector {
   bool prepared_ = false;
   bool min_one_logged_ = false;
   int batch_size_ = TrainConfig{}.batch_size;
+  bool full_batch_rounds_ = false;
   int64_t round_floor_ = 0;  // samples per round at least (0 = none); from cfg_ and batch_size_ in setup
   std::string stop_reason_;
 

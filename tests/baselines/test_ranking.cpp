@@ -88,3 +88,25 @@ TEST_CASE("drop_instruction_tokens drops only instruction bytes, deterministical
   for (int i = 0; i < 1000; ++i) kept += drop_instruction_tokens(seq, 0.2, r4).ids.size() - 7;
   CHECK(kept / 4000.0 == Approx(0.8).margin(0.03));
 }
+
+TEST_CASE("split_in_batches: whole batches per round, the remainder last, the static protocol's steps", "[ranking]") {
+  // Budget 418, 5 rounds, batch 16: 26 whole batches -> 6, 5, 5, 5, 5, and 418 mod 16 = 2 to the last.
+  const auto s = split_in_batches(418, 5, 16);
+  CHECK(s == std::vector<int64_t>{96, 80, 80, 80, 82});
+  int64_t steps = 0, total = 0;
+  for (int64_t k : s) {
+    steps += (k + 15) / 16;
+    total += k;
+  }
+  CHECK(total == 418);
+  CHECK(steps == (418 + 15) / 16);  // one pass over the rounds = one pass over the budget: 27 steps
+  // split_evenly's 84, 84, 84, 83, 83 would take 6 steps a round: 30.
+  int64_t even_steps = 0;
+  for (int64_t k : split_evenly(418, 5)) even_steps += (k + 15) / 16;
+  CHECK(even_steps == 30);
+  CHECK(split_in_batches(64, 4, 16) == std::vector<int64_t>{16, 16, 16, 16});
+  // Fewer whole batches than rounds, or no batch size: split_evenly.
+  CHECK(split_in_batches(75, 5, 16) == split_evenly(75, 5));
+  CHECK(split_in_batches(75, 5, 0) == split_evenly(75, 5));
+  CHECK_THROWS(split_in_batches(10, 0, 16));
+}

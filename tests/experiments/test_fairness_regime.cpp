@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -104,6 +105,39 @@ TEST_CASE("the round floor and the replay list are hashed only away from their n
   CHECK(lb::ExperimentConfig{}.lead.min_round_samples == -1);
 }
 
+TEST_CASE("whole-batch rounds: hashed only for selectors with rounds, and only when on", "[fairness]") {
+  for (const char* selector : {"random", "ifd", "fixed", "base", "superfiltering"}) {
+    INFO(selector);
+    lb::ExperimentConfig on;
+    on.selection.selector = selector;
+    auto off = on;
+    off.selection.full_batch_rounds = false;
+    CHECK(lb::experiment_config_hash(on) == lb::experiment_config_hash(off));
+  }
+  for (const char* selector : {"lead", "iterative_ifd", "diverse_evol", "prompt_uncertainty"}) {
+    INFO(selector);
+    lb::ExperimentConfig on;
+    on.selection.selector = selector;
+    auto off = on;
+    off.selection.full_batch_rounds = false;
+    CHECK(lb::experiment_config_hash(on) != lb::experiment_config_hash(off));
+    // A record written before the knob existed reads as false.
+    nlohmann::json old_record = lb::experiment_config_json(off);
+    old_record["selection"].erase("full_batch_rounds");
+    CHECK(lb::config_hash(lb::experiment_hash_view(old_record)) == lb::experiment_config_hash(off));
+  }
+  CHECK(lb::ExperimentConfig{}.selection.full_batch_rounds);
+  // The static selectors' committed paper_regime records keep their names (hashes).
+  const fs::path config = fs::path(LEADBENCH_SOURCE_DIR) / "experiments" / "configs" / "paper_regime_seeds_1_5.json";
+  lb::SweepPlan plan = lb::plan_sweep(config.string(), {}, "results/paper_regime");
+  std::map<std::string, std::string> record_of;
+  for (const auto& run : plan.runs)
+    if (run.config.seed == 1) record_of[run.config.label()] = fs::path(run.record_path).filename().string();
+  CHECK(record_of["random"] == "random-b2.5-s1-aa76fcea70dfebb2.json");
+  CHECK(record_of["ifd"] == "ifd-b2.5-s1-818a516ab1ee5958.json");
+  CHECK(record_of["lead"] != "lead-b2.5-s1-6772a6a4ae79b96e.json");  // rounds in whole batches now
+}
+
 TEST_CASE("fixed selector: the replay list is required, and only for it", "[fairness]") {
   lb::ExperimentConfig cfg;
   cfg.selection.selector = "fixed";
@@ -147,17 +181,27 @@ TEST_CASE("paper_regime sweep: its selectors and seeds, LEAD with the round floo
       CHECK(lb::run_dependency(plan, run) == -1);
     }
   }
-  // Every replay starts after every run it could read from (the order run_sweep starts them in).
+  // Every replay comes after the run it reads, and the sweep goes seed after seed (replays included).
   std::vector<const lb::SweepRun*> all;
   for (const auto& run : plan.runs) all.push_back(&run);
   auto order = lb::sweep_start_order(plan, all);
   REQUIRE(order.size() == plan.runs.size());
-  size_t last_lead = 0, first_replay = order.size();
+  auto index_of = [&](const lb::SweepRun* r) { return std::find(order.begin(), order.end(), r) - order.begin(); };
   for (size_t i = 0; i < order.size(); ++i) {
-    if (order[i]->config.label() == "lead") last_lead = i;
-    if (order[i]->config.label() == "lead_replay") first_replay = std::min(first_replay, i);
+    if (i > 0) CHECK(order[i - 1]->config.seed <= order[i]->config.seed);
+    const int dep = lb::run_dependency(plan, *order[i]);
+    if (dep >= 0) CHECK(index_of(&plan.runs[dep]) < static_cast<long>(i));
   }
-  CHECK(last_lead < first_replay);
+  // A plan that lists a replay first: it moves to just after its source run.
+  std::vector<const lb::SweepRun*> reversed(all.rbegin(), all.rend());
+  auto fixed = lb::sweep_start_order(plan, reversed);
+  REQUIRE(fixed.size() == reversed.size());
+  for (size_t i = 0; i < fixed.size(); ++i) {
+    const int dep = lb::run_dependency(plan, *fixed[i]);
+    if (dep < 0) continue;
+    const auto at = std::find(fixed.begin(), fixed.end(), &plan.runs[dep]) - fixed.begin();
+    CHECK(at + 1 == static_cast<long>(i));
+  }
   CHECK(order.front() == &plan.runs.front());
   // `sweep --dry-run` accepts it and writes nothing.
   fs::path out = lbtest::fresh_dir("paper_regime_dry");

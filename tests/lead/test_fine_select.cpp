@@ -177,3 +177,68 @@ TEST_CASE("the round floor fills a batch by largest remainders instead of one pe
   CHECK_FALSE(low_floor.floor_applied);
   CHECK(low_floor.ids == plain.ids);
 }
+
+TEST_CASE("whole-batch round size: nearest multiple, halves up, at least one batch, at most the cap", "[lead][fine][batches]") {
+  CHECK(whole_batch_round_size(28, 16, 1000) == 32);
+  CHECK(whole_batch_round_size(24, 16, 1000) == 32);  // 1.5 batches: halves up
+  CHECK(whole_batch_round_size(23, 16, 1000) == 16);
+  CHECK(whole_batch_round_size(40, 16, 1000) == 48);
+  CHECK(whole_batch_round_size(39, 16, 1000) == 32);
+  CHECK(whole_batch_round_size(0, 16, 1000) == 16);
+  CHECK(whole_batch_round_size(3, 16, 1000) == 16);
+  CHECK(whole_batch_round_size(28, 16, 20) == 20);  // fewer eligible than a batch
+  CHECK(whole_batch_round_size(28, 0, 1000) == 28);  // off
+}
+
+TEST_CASE("whole batches: the round's size moves to a multiple of the batch, by largest remainders", "[lead][fine][batches]") {
+  // Two groups of 1000 and 900 at rho 0.015: quotas 15 + 13 = 28. At batch 16 the round takes 32:
+  // 32 * 1000/1900 = 16.84 and 32 * 900/1900 = 15.16 -> 16 + 15, the seat left to the larger
+  // remainder (.84): 17 and 15. Utility falls with the id, so each group gives its lowest ids.
+  std::vector<TaskGroup> groups(2);
+  groups[0].task = 0;
+  groups[1].task = 1;
+  for (SampleId i = 0; i < 1000; ++i) groups[0].members.push_back(i);
+  for (SampleId i = 1000; i < 1900; ++i) groups[1].members.push_back(i);
+  std::vector<double> u(1900);
+  for (size_t i = 0; i < u.size(); ++i) u[i] = -static_cast<double>(i);
+  std::vector<int32_t> uses(1900, 0);
+  FineSelectScratch scratch;
+  FineSelection plain = fine_select(groups, u.data(), uses.data(), 4, 0.015, scratch, 0, 16);
+  CHECK(plain.ids.size() == 28);
+  CHECK_FALSE(plain.batch_rounded);
+  CHECK(plain.quota_total == 28);
+  FineSelection whole = fine_select(groups, u.data(), uses.data(), 4, 0.015, scratch, 0, 16, 16);
+  CHECK(whole.batch_rounded);
+  CHECK_FALSE(whole.floor_applied);
+  CHECK(whole.quota_total == 28);
+  CHECK(whole.per_task == std::vector<std::pair<int, int64_t>>{{0, 17}, {1, 15}});
+  REQUIRE(whole.ids.size() == 32);
+  for (int i = 0; i < 17; ++i) CHECK(whole.ids[i] == i);
+  for (int i = 0; i < 15; ++i) CHECK(whole.ids[17 + i] == 1000 + i);
+  // rho 0.0105: 10 + 9 = 19 -> one batch of 16: 8.42 and 7.58 -> 8 + 7, the seat to .58: 8 and 8.
+  FineSelection down = fine_select(groups, u.data(), uses.data(), 4, 0.0105, scratch, 0, 16, 16);
+  CHECK(down.quota_total == 19);
+  CHECK(down.per_task == std::vector<std::pair<int, int64_t>>{{0, 8}, {1, 8}});
+  // A whole number of batches already: the quotas stand. rho 0.017: 17 + floor(15.3) = 32.
+  FineSelection exact = fine_select(groups, u.data(), uses.data(), 4, 0.017, scratch, 0, 16, 16);
+  CHECK(exact.quota_total == 32);
+  CHECK_FALSE(exact.batch_rounded);
+  CHECK(exact.ids == fine_select(groups, u.data(), uses.data(), 4, 0.017, scratch).ids);
+  // Eligibility caps the round: 8 + 4 samples left, the quotas 15 and 13 capped to them (12), and
+  // a batch of 16 is more than the cluster has: all 12.
+  std::vector<int32_t> spent(1900, 4);
+  for (SampleId i = 0; i < 8; ++i) spent[i] = 0;
+  for (SampleId i = 1000; i < 1004; ++i) spent[i] = 0;
+  FineSelection capped = fine_select(groups, u.data(), spent.data(), 4, 0.015, scratch, 0, 16, 16);
+  CHECK(capped.ids.size() == 12);
+  // 12 + 8 left (20): nearer to one batch than to two, so 16 of them.
+  for (SampleId i = 8; i < 12; ++i) spent[i] = 0;
+  for (SampleId i = 1004; i < 1008; ++i) spent[i] = 0;
+  CHECK(fine_select(groups, u.data(), spent.data(), 4, 0.015, scratch, 0, 16, 16).ids.size() == 16);
+  // The floor and whole batches together: quotas 0 (tiny groups), floor 16 = one batch.
+  std::vector<TaskGroup> tiny = {{0, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}, {1, {10, 11, 12, 13, 14, 15, 16, 17, 18, 19}}};
+  FineSelection both = fine_select(tiny, u.data(), uses.data(), 4, 0.015, scratch, 0, 16, 16);
+  CHECK(both.floor_applied);
+  CHECK_FALSE(both.batch_rounded);
+  CHECK(both.ids.size() == 16);
+}
