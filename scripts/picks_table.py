@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """What each selector picked, per source (task group) and defect, from the run records of a sweep.
 
-usage: scripts/picks_table.py RESULTS_DIR [--selectors a,b,...] [--pool N]
+usage: scripts/picks_table.py RESULTS_DIR [--selectors a,b,...] [--pool N] [--overlap-with NAME]
 
 Reads every run record (*.json with a "picks" section) under RESULTS_DIR and prints, per variant
 (the record's "name"), the mean over seeds of the samples picked from each source and the share of
 them that is clean (defect "none"), beside the pool's share of clean samples in that source; then
 the picks by defect. Rows are variants, in the order given by --selectors (default: sorted).
+--overlap-with NAME adds, per variant, how many of its selected samples (selected.uids) the variant
+NAME selected at the same seed, seed by seed.
 Standard library only; every number is a mean over the records named in the header line.
 """
 import argparse
@@ -32,6 +34,22 @@ def load(results_dir, pool=None):
     return runs
 
 
+def overlap(runs, reference):
+    """Variant -> [(seed, shared ids, own ids)] against `reference`'s record at the same seed."""
+    ref = {r.get("seed"): set(r.get("selected", {}).get("uids", [])) for _, r in runs.get(reference, [])}
+    out = {}
+    for name, recs in runs.items():
+        rows = []
+        for _, r in sorted(recs, key=lambda pr: pr[1].get("seed", 0)):
+            seed = r.get("seed")
+            if seed not in ref:
+                continue
+            ids = set(r.get("selected", {}).get("uids", []))
+            rows.append((seed, len(ids & ref[seed]), len(ids)))
+        out[name] = rows
+    return out
+
+
 def mean(xs):
     return sum(xs) / len(xs) if xs else float("nan")
 
@@ -41,6 +59,7 @@ def main(argv):
     ap.add_argument("results_dir")
     ap.add_argument("--selectors", help="comma-separated variant names, in table order (default: all, sorted)")
     ap.add_argument("--pool", type=int, help="only records of this pool size")
+    ap.add_argument("--overlap-with", help="a variant name: count each variant's picks it shares at the same seed")
     a = ap.parse_args(argv)
     runs = load(a.results_dir, a.pool)
     if not runs:
@@ -87,6 +106,19 @@ def main(argv):
         recs = [r for _, r in runs[n]]
         vals = [mean([r["picks"]["by_defect"].get(d, 0) for r in recs]) for d in ["none"] + defects]
         print(f"| {n} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
+    if a.overlap_with:
+        if a.overlap_with not in runs:
+            sys.exit(f"{a.results_dir}: no records for --overlap-with {a.overlap_with} (have: {', '.join(sorted(runs))})")
+        print()
+        print(f"selected samples shared with {a.overlap_with} at the same seed (shared / own), seed by seed")
+        print()
+        print("| variant | seeds | shared / own |")
+        print("|---|---:|---|")
+        ov = overlap(runs, a.overlap_with)
+        for n in names:
+            rows = ov.get(n, [])
+            cells = ", ".join(f"s{seed}: {shared}/{own}" for seed, shared, own in rows)
+            print(f"| {n} | {len(rows)} | {cells} |")
 
 
 if __name__ == "__main__":
