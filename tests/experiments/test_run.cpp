@@ -132,6 +132,15 @@ TEST_CASE("run: only LEAD's trainer sketches gradients; the replay control train
   CHECK(rnd["fairness"]["within_10pct"] == true);
   CHECK(rnd["fairness"]["reference"]["optimizer_steps"] == 3);  // ceil(24 / 8) x 1 epoch
   CHECK(lead["fairness"]["optimizer_steps"] == lead["selected"]["optimizer_steps"]);
+  // Whole-batch rounds (selection.full_batch_rounds, the default): every LEAD round is a multiple of
+  // the batch (8) but the one trimmed to the budget and the last one, trimmed to the compute target.
+  CHECK(lead["telemetry"]["full_batch_rounds"] == true);
+  int partial = 0;
+  for (const auto& r : lead["telemetry"]["rounds"]) {
+    CHECK(r.contains("batch_rounded"));
+    partial += r["selected"].get<int64_t>() % 8 != 0 ? 1 : 0;
+  }
+  CHECK(partial <= 2);
   // A replay list that names a sample outside the pool fails before training, naming the file.
   const std::string bad = (dir / "bad_ids.txt").string();
   std::ofstream(bad) << "no-such-sample\n";
