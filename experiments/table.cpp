@@ -163,6 +163,8 @@ std::vector<TableRow> group_rows(const std::vector<RunRecord>& records) {
     // Records written before a knob existed group with new ones that leave it neutral.
     nlohmann::json cfg = experiment_hash_view(r.raw.at("config"));
     cfg.erase("seed");
+    // A replay's list names its own seed's source record, so it differs per seed by design.
+    if (cfg.contains("selection") && cfg["selection"].is_object()) cfg["selection"].erase("fixed_ids_from");
     std::string key = config_hash(cfg);
     auto& g = groups[{r.pool_size, r.budget_fraction, r.name, key}];
     g.name = r.name;

@@ -76,6 +76,22 @@ TEST_CASE("fair-training rule: read from records, marked beside the score in the
   CHECK(t.markdown.find("‡ lead (pool 1000): 2 of 2 runs trained outside the fair-training rule") != std::string::npos);
   CHECK(t.markdown.find("120 optimizer steps against the static protocol's 20") != std::string::npos);
   CHECK(t.latex.find("\\ddagger") != std::string::npos);
+  // Replays of each seed's own source record are one row, not one per seed.
+  for (uint64_t s = 0; s < 2; ++s) {
+    lbtest::FakeRun f;
+    f.name = "lead_replay";
+    f.selector = "fixed";
+    f.seed = s;
+    f.hash = "00000000000000c" + std::to_string(s);
+    nlohmann::json rec = lbtest::fake_record(f);
+    rec["config"]["selection"]["fixed_ids_from"] = "results/x/lead-s" + std::to_string(s) + ".json";
+    rec["config"]["selection"]["selector"] = "fixed";
+    lb::write_json_atomic((dir / ("lead_replay-s" + std::to_string(s) + ".json")).string(), rec);
+  }
+  scan = lb::scan_results_dir(dir.string());
+  int replay_rows = 0;
+  for (const auto& row : lb::group_rows(scan.records)) replay_rows += row.name == "lead_replay" ? 1 : 0;
+  CHECK(replay_rows == 1);
   // A record without the counts (the fixture's default) gets no mark.
   CHECK_FALSE(lb::training_fairness_of_record(lbtest::fake_record(lbtest::FakeRun{})).known);
   fs::remove_all(dir);
