@@ -15,25 +15,18 @@ average of every variant (record "name") with at least two seeds, so that the ho
 differences can be read against it. Standard library only.
 """
 import argparse
-import glob
-import json
 import math
 import os
 import sys
 from collections import defaultdict
 
+from run_records import json_files
+
 
 def load_dir(path):
     """Record file name -> record, for every run record (a JSON object with "suites") in path."""
-    if not os.path.isdir(path):
-        sys.exit(f"{path}: not a folder of run records; give two results folders")
     out = {}
-    for f in sorted(glob.glob(os.path.join(path, "*.json"))):
-        try:
-            with open(f) as fh:
-                rec = json.load(fh)
-        except (OSError, ValueError) as e:
-            sys.exit(f"{f}: not a readable JSON record ({e}); remove it or fix it")
+    for f, rec in json_files(path, "a folder of run records; give two results folders"):
         if isinstance(rec, dict) and isinstance(rec.get("suites"), dict) and "average" in rec:
             out[os.path.basename(f)] = rec
     return out

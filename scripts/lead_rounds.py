@@ -11,11 +11,10 @@ reference variant's (default "lead") at the same seed, plus how many of the two 
 picks coincide. Standard library only.
 """
 import argparse
-import glob
-import json
-import os
 import sys
 from collections import defaultdict
+
+from run_records import json_files
 
 
 def selection_stage(rec):
@@ -45,15 +44,8 @@ def summarise(rec):
 
 def load(results_dir):
     """Variant name -> seed -> summary, for the records with LEAD's rounds."""
-    if not os.path.isdir(results_dir):
-        sys.exit(f"{results_dir}: not a folder of run records")
     out = defaultdict(dict)
-    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
-        try:
-            with open(path) as f:
-                rec = json.load(f)
-        except (OSError, ValueError) as e:
-            sys.exit(f"{path}: not a readable JSON record ({e}); remove it or fix it")
+    for _, rec in json_files(results_dir):
         if not isinstance(rec, dict):
             continue
         s = summarise(rec)
