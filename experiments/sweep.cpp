@@ -23,9 +23,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 extern char** environ;
@@ -437,35 +439,27 @@ std::vector<const SweepRun*> sweep_start_order(const SweepPlan& plan, std::vecto
   // Plan order, except that a replay listed before the run it reads moves to just after it; the
   // scheduler below holds a replay back while its source run is live and starts the next runs
   // meanwhile, so that a sweep finishes seed after seed, replays included.
+  std::set<const SweepRun*> pending(todo.begin(), todo.end());
+  std::multimap<const SweepRun*, const SweepRun*> replays_of;  // source run -> replays listed before it
   std::vector<const SweepRun*> order;
   order.reserve(todo.size());
-  std::vector<const SweepRun*> waiting;  // replays whose source run comes later in todo
-  auto position = [&](const SweepRun* r) { return std::find(order.begin(), order.end(), r); };
-  auto place_waiting = [&]() {
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (auto it = waiting.begin(); it != waiting.end(); ++it) {
-        const SweepRun* source = &plan.runs[run_dependency(plan, **it)];
-        auto at = position(source);
-        if (at == order.end()) continue;
-        order.insert(at + 1, *it);
-        waiting.erase(it);
-        moved = true;
-        break;
-      }
-    }
+  std::function<void(const SweepRun*)> place = [&](const SweepRun* r) {
+    order.push_back(r);
+    pending.erase(r);
+    auto [first, last] = replays_of.equal_range(r);
+    std::vector<const SweepRun*> after;
+    for (auto it = first; it != last; ++it) after.push_back(it->second);
+    replays_of.erase(first, last);
+    for (const SweepRun* replay : after) place(replay);
   };
   for (const SweepRun* r : todo) {
     const int dep = run_dependency(plan, *r);
-    const bool source_later = dep >= 0 && position(&plan.runs[dep]) == order.end() &&
-                              std::find(todo.begin(), todo.end(), &plan.runs[dep]) != todo.end();
-    if (source_later)
-      waiting.push_back(r);
+    if (dep >= 0 && pending.count(&plan.runs[dep]))
+      replays_of.emplace(&plan.runs[dep], r);
     else
-      order.push_back(r);
-    place_waiting();
+      place(r);
   }
-  order.insert(order.end(), waiting.begin(), waiting.end());  // a dependency cycle: left to fail
+  for (const auto& [source, replay] : replays_of) order.push_back(replay);  // a dependency cycle: left to fail
   return order;
 }
 
